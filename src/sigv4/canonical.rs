@@ -1,0 +1,307 @@
+//! The canonical request that SigV4 hashes, built from a parsed request.
+//!
+//! Two path rules: S3 decodes the path once and encodes it once, with no
+//! dot-segment normalization; every other service normalizes the path (dot
+//! segments removed, empty segments collapsed) and then encodes the
+//! already-encoded path again, so `%3A` becomes `%253A`. Query parameters are
+//! decoded and re-encoded, then sorted by encoded name and encoded value; a
+//! valueless parameter becomes `name=`. Signed headers are written lower-cased,
+//! duplicates joined with commas in arrival order, values trimmed with inner
+//! runs of spaces (and obsolete line folds) folded to one space.
+//!
+//! Everything is written into a caller's buffer, so the verification path can
+//! reuse one buffer per thread and allocate nothing.
+
+use smallvec::SmallVec;
+
+use super::encode::{encode_into, recode_into, recoded};
+use super::http::Header;
+
+/// How a service canonicalizes the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathRule {
+    /// S3: decode once, encode once, keep dot segments and empty segments.
+    S3,
+    /// Every other service: normalize, then encode the encoded path again.
+    Normalized,
+}
+
+/// The canonicalization rules that differ between services.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rules {
+    /// How the path is canonicalized.
+    pub path: PathRule,
+    /// Whether a presigned URL without `x-amz-content-sha256` covers its body
+    /// as `UNSIGNED-PAYLOAD` (S3) or by its SHA-256 (other services).
+    pub presigned_payload_unsigned: bool,
+}
+
+impl Rules {
+    /// The rules AWS applies for the signing name `service`.
+    pub fn for_service(service: &str) -> Rules {
+        if service == "s3" {
+            Rules {
+                path: PathRule::S3,
+                presigned_payload_unsigned: true,
+            }
+        } else {
+            Rules {
+                path: PathRule::Normalized,
+                presigned_payload_unsigned: false,
+            }
+        }
+    }
+}
+
+/// The parts of a request that the canonical request covers.
+#[derive(Clone, Copy, Debug)]
+pub struct Parts<'r> {
+    /// The HTTP method.
+    pub method: &'r str,
+    /// The raw path, as sent.
+    pub path: &'r str,
+    /// The raw query, as sent (without `?`).
+    pub query: Option<&'r str>,
+    /// The request's headers in arrival order.
+    pub headers: &'r [Header<'r>],
+    /// The `SignedHeaders` list, `;`-separated.
+    pub signed_headers: &'r str,
+    /// The payload hash (hex SHA-256, or a literal such as `UNSIGNED-PAYLOAD`).
+    pub payload_hash: &'r str,
+    /// Leave `X-Amz-Signature` out of the query (verifying a presigned URL).
+    pub skip_signature_param: bool,
+}
+
+/// A header named in `SignedHeaders` is absent from the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MissingHeader<'r>(pub &'r str);
+
+/// Write the canonical request for `parts` into `out` (cleared first).
+///
+/// # Errors
+///
+/// [`MissingHeader`] when `SignedHeaders` names a header the request lacks.
+pub fn write<'r>(out: &mut Vec<u8>, parts: &Parts<'r>, rule: PathRule) -> Result<(), MissingHeader<'r>> {
+    out.clear();
+    out.extend_from_slice(parts.method.as_bytes());
+    out.push(b'\n');
+    write_path(out, parts.path, rule);
+    out.push(b'\n');
+    write_query(out, parts.query.unwrap_or(""), parts.skip_signature_param);
+    out.push(b'\n');
+    for name in parts.signed_headers.split(';') {
+        write_header(out, name, parts.headers)?;
+    }
+    out.push(b'\n');
+    out.extend_from_slice(parts.signed_headers.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(parts.payload_hash.as_bytes());
+    Ok(())
+}
+
+/// Write the canonical path of `raw` under `rule`.
+pub fn write_path(out: &mut Vec<u8>, raw: &str, rule: PathRule) {
+    match rule {
+        PathRule::S3 => {
+            if raw.is_empty() {
+                out.push(b'/');
+                return;
+            }
+            let decoded: SmallVec<[u8; 256]> = super::encode::decoded(raw.as_bytes()).collect();
+            encode_into(out, &decoded, true);
+        }
+        PathRule::Normalized => {
+            let mut segments: SmallVec<[&str; 16]> = SmallVec::new();
+            for segment in raw.split('/') {
+                match segment {
+                    "" | "." => {}
+                    ".." => {
+                        segments.pop();
+                    }
+                    s => segments.push(s),
+                }
+            }
+            let last = raw.rsplit('/').next().unwrap_or("");
+            let trailing_slash = raw.ends_with('/') || last == "." || last == "..";
+            out.push(b'/');
+            for (i, segment) in segments.iter().enumerate() {
+                if i > 0 {
+                    out.push(b'/');
+                }
+                encode_into(out, segment.as_bytes(), false);
+            }
+            if trailing_slash && !segments.is_empty() {
+                out.push(b'/');
+            }
+        }
+    }
+}
+
+/// Write the canonical query of the raw query string `raw`.
+pub fn write_query(out: &mut Vec<u8>, raw: &str, skip_signature_param: bool) {
+    let mut params: SmallVec<[(&str, &str); 16]> = SmallVec::new();
+    for piece in raw.split('&') {
+        if piece.is_empty() {
+            continue;
+        }
+        let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+        if skip_signature_param && recoded(name.as_bytes()).eq(b"X-Amz-Signature".iter().copied()) {
+            continue;
+        }
+        params.push((name, value));
+    }
+    params.sort_unstable_by(|a, b| {
+        recoded(a.0.as_bytes())
+            .cmp(recoded(b.0.as_bytes()))
+            .then_with(|| recoded(a.1.as_bytes()).cmp(recoded(b.1.as_bytes())))
+    });
+    for (i, (name, value)) in params.iter().enumerate() {
+        if i > 0 {
+            out.push(b'&');
+        }
+        recode_into(out, name.as_bytes());
+        out.push(b'=');
+        recode_into(out, value.as_bytes());
+    }
+}
+
+fn write_header<'r>(out: &mut Vec<u8>, name: &'r str, headers: &[Header<'_>]) -> Result<(), MissingHeader<'r>> {
+    let mut found = false;
+    for header in headers.iter().filter(|h| h.name.eq_ignore_ascii_case(name)) {
+        if found {
+            out.push(b',');
+        } else {
+            out.extend(name.bytes().map(|b| b.to_ascii_lowercase()));
+            out.push(b':');
+            found = true;
+        }
+        write_header_value(out, header.value);
+    }
+    if !found {
+        return Err(MissingHeader(name));
+    }
+    out.push(b'\n');
+    Ok(())
+}
+
+/// Write a header value trimmed, with runs of spaces and obsolete line folds
+/// (CR/LF followed by spaces or tabs) folded to one space.
+pub fn write_header_value(out: &mut Vec<u8>, value: &str) {
+    let mut pending_space = false;
+    let mut wrote = false;
+    let mut in_fold = false;
+    for &b in value.as_bytes() {
+        match b {
+            b'\r' | b'\n' => {
+                in_fold = true;
+                pending_space = true;
+            }
+            b' ' => pending_space = true,
+            b'\t' if in_fold => {}
+            _ => {
+                in_fold = false;
+                if pending_space && wrote {
+                    out.push(b' ');
+                }
+                pending_space = false;
+                out.push(b);
+                wrote = true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(raw: &str, rule: PathRule) -> String {
+        let mut out = Vec::new();
+        write_path(&mut out, raw, rule);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn query(raw: &str) -> String {
+        let mut out = Vec::new();
+        write_query(&mut out, raw, true);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn value(raw: &str) -> String {
+        let mut out = Vec::new();
+        write_header_value(&mut out, raw);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn normalized_paths_drop_dot_segments_and_double_encode() {
+        assert_eq!(path("/example/..", PathRule::Normalized), "/");
+        assert_eq!(path("/example1/example2/../..", PathRule::Normalized), "/");
+        assert_eq!(path("//example//", PathRule::Normalized), "/example/");
+        assert_eq!(path("/./example", PathRule::Normalized), "/example");
+        assert_eq!(path("/a/b/.", PathRule::Normalized), "/a/b/");
+        assert_eq!(path("", PathRule::Normalized), "/");
+        assert_eq!(path("/a%3Ab", PathRule::Normalized), "/a%253Ab");
+        assert_eq!(path("/example space/", PathRule::Normalized), "/example%20space/");
+    }
+
+    #[test]
+    fn s3_paths_are_decoded_and_encoded_once_without_normalizing() {
+        assert_eq!(path("/./a//b/..", PathRule::S3), "/./a//b/..");
+        assert_eq!(path("/test$file.text", PathRule::S3), "/test%24file.text");
+        assert_eq!(path("/a%3Ab%2Fc", PathRule::S3), "/a%3Ab/c");
+        assert_eq!(path("", PathRule::S3), "/");
+    }
+
+    #[test]
+    fn query_is_sorted_by_encoded_name_then_value() {
+        assert_eq!(query("b=2&a=1&a=0"), "a=0&a=1&b=2");
+        assert_eq!(query("lifecycle"), "lifecycle=");
+        assert_eq!(query("k=a b&j=%7e"), "j=~&k=a%20b");
+        // Sorting is by the encoded form: '%' (0x25) sorts before letters.
+        assert_eq!(query("%C3%A9=1&z=2&A=3"), "%C3%A9=1&A=3&z=2");
+        assert_eq!(query("X-Amz-Signature=abc&x=1"), "x=1");
+        assert_eq!(query(""), "");
+        assert_eq!(query("a=1&&b=2"), "a=1&b=2");
+    }
+
+    #[test]
+    fn header_values_are_trimmed_and_folded() {
+        assert_eq!(value("  a   b  "), "a b");
+        assert_eq!(value("value1\n  value2\n     value3"), "value1 value2 value3");
+        assert_eq!(value("value1\r\n\t value2"), "value1 value2");
+        assert_eq!(value("a\tb"), "a\tb");
+    }
+
+    #[test]
+    fn duplicate_headers_join_with_commas_in_arrival_order() {
+        let headers = [
+            Header { name: "Host", value: "h" },
+            Header { name: "My-Header1", value: "value4" },
+            Header { name: "my-header1", value: " value1 " },
+        ];
+        let parts = Parts {
+            method: "GET",
+            path: "/",
+            query: None,
+            headers: &headers,
+            signed_headers: "host;my-header1",
+            payload_hash: "UNSIGNED-PAYLOAD",
+            skip_signature_param: false,
+        };
+        let mut out = Vec::new();
+        write(&mut out, &parts, PathRule::Normalized).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "GET\n/\n\nhost:h\nmy-header1:value4,value1\n\nhost;my-header1\nUNSIGNED-PAYLOAD"
+        );
+        let missing = Parts {
+            signed_headers: "host;x-amz-date",
+            ..parts
+        };
+        assert_eq!(
+            write(&mut Vec::new(), &missing, PathRule::Normalized),
+            Err(MissingHeader("x-amz-date"))
+        );
+    }
+}

@@ -1,0 +1,455 @@
+//! Verifying a SigV4-signed request, in two stages so that the signing key can
+//! come from anywhere: [`prepare`] does every check that needs no key (form,
+//! scope, clock, signed-header rules, payload hash) and builds the string to
+//! sign; [`Prepared::check`] computes the signature with a signing key and
+//! compares it in constant time. The data planes fetch the key between the two
+//! stages according to their strategy (`crate::data_plane`).
+//!
+//! Rules that real verifiers have got wrong, enforced here:
+//! - the signing key comes from the date in the credential scope, never from
+//!   the verifier's clock, and that date must equal the date of `X-Amz-Date`;
+//! - header auth allows ±15 minutes of skew around the verifier's clock;
+//!   presigned URLs are valid from 15 minutes before their date until
+//!   `X-Amz-Expires` (at most 7 days) after it;
+//! - `host` must be signed, and an `x-amz-*` header that is present but not
+//!   signed is refused (except `x-amz-content-sha256`);
+//! - a declared `x-amz-content-sha256` must match the body.
+
+use smallvec::SmallVec;
+use subtle::ConstantTimeEq;
+
+use super::amz_date::{parse_http_date, AmzDate};
+use super::auth::{self, AuthParams, Credential, Location};
+use super::canonical::{self, Parts, Rules};
+use super::crypto::{Crypto, SigningKey};
+use super::http::Request;
+use super::{ErrorCode, Rejection, ALGORITHM, EMPTY_SHA256_HEX, MAX_PRESIGN_EXPIRES_SECS, MAX_SKEW_SECS, UNSIGNED_PAYLOAD};
+
+/// What the verifier knows besides the request.
+#[derive(Clone, Copy, Debug)]
+pub struct Context<'c> {
+    /// The verifier's clock, Unix seconds.
+    pub now: i64,
+    /// The endpoint's region; a scope naming another is refused.
+    pub region: Option<&'c str>,
+    /// The endpoint's signing name; a scope naming another is refused.
+    pub service: Option<&'c str>,
+    /// Canonicalization rules; `None` picks them from the scope's service.
+    pub rules: Option<Rules>,
+}
+
+impl<'c> Context<'c> {
+    /// A context that accepts any region and service, at time `now`.
+    pub fn at(now: i64) -> Context<'static> {
+        Context {
+            now,
+            region: None,
+            service: None,
+            rules: None,
+        }
+    }
+}
+
+/// A request that passed every check that needs no key.
+#[derive(Clone, Debug)]
+pub struct Prepared<'a> {
+    /// The signature parameters.
+    pub params: AuthParams<'a>,
+    /// The request's `X-Amz-Date` (or `Date`).
+    pub date: AmzDate,
+    /// The string to sign.
+    pub string_to_sign: SmallVec<[u8; 192]>,
+    /// The signature the request carries.
+    pub provided: [u8; 32],
+}
+
+impl Prepared<'_> {
+    /// The credential scope's parts (already validated by [`prepare`]).
+    pub fn credential(&self) -> Credential<'_> {
+        Credential::parse(self.params.credential.as_str(), self.params.location).unwrap_or(Credential {
+            access_key_id: "",
+            date: "",
+            region: "",
+            service: "",
+        })
+    }
+
+    /// The session token, if the request carries one.
+    pub fn security_token(&self) -> Option<&str> {
+        self.params.security_token.as_ref().map(|t| t.as_str())
+    }
+
+    /// The string to sign as text.
+    pub fn string_to_sign_str(&self) -> &str {
+        std::str::from_utf8(&self.string_to_sign).unwrap_or_default()
+    }
+
+    /// The signature the string to sign has under `key`.
+    pub fn signature_with<C: Crypto>(&self, key: &SigningKey) -> [u8; 32] {
+        C::hmac(&key.0, &[&self.string_to_sign])
+    }
+
+    /// Compare the provided signature with the one `key` gives, in constant time.
+    ///
+    /// # Errors
+    ///
+    /// `SignatureDoesNotMatch` when they differ.
+    pub fn check<C: Crypto>(&self, key: &SigningKey) -> Result<(), Rejection> {
+        let computed = self.signature_with::<C>(key);
+        if bool::from(computed.ct_eq(&self.provided)) {
+            Ok(())
+        } else {
+            Err(Rejection::new(
+                ErrorCode::SignatureDoesNotMatch,
+                "the signature computed from the request differs from the one provided",
+            ))
+        }
+    }
+}
+
+/// Run every check that needs no key and build the string to sign.
+/// `scratch` receives the canonical request (its capacity is reused).
+///
+/// # Errors
+///
+/// The first [`Rejection`] found, with AWS's code.
+pub fn prepare<'a, C: Crypto>(
+    request: &Request<'a>,
+    ctx: &Context<'_>,
+    scratch: &mut Vec<u8>,
+) -> Result<Prepared<'a>, Rejection> {
+    let params = auth::read(request)?;
+    let location = params.location;
+    let credential = Credential::parse(params.credential.as_str(), location)?;
+    check_scope(&credential, ctx)?;
+    let date = request_date(request, &params)?;
+    if credential.date != date.date() {
+        return Err(Rejection::new(
+            scope_code(location),
+            "the credential scope's date is not the date of X-Amz-Date",
+        ));
+    }
+    check_time(&params, date, ctx.now)?;
+    check_signed_headers(request, params.signed_headers.as_str())?;
+    let provided = decode_signature(params.signature.as_str())?;
+
+    let rules = ctx.rules.unwrap_or_else(|| Rules::for_service(credential.service));
+    let mut body_hex = [0u8; 64];
+    let payload_hash = payload_hash::<C>(request, location, rules, &mut body_hex)?;
+    let string_to_sign = build::<C>(request, &params, rules, date, payload_hash, scratch)?;
+    Ok(Prepared {
+        params,
+        date,
+        string_to_sign,
+        provided,
+    })
+}
+
+/// Verify `request` completely, asking `key_for` for the signing key of its
+/// credential (and session token) once every keyless check has passed.
+///
+/// # Errors
+///
+/// The first [`Rejection`] found, including any that `key_for` returns.
+pub fn verify<'a, C: Crypto>(
+    request: &Request<'a>,
+    ctx: &Context<'_>,
+    scratch: &mut Vec<u8>,
+    key_for: impl FnOnce(&Credential<'_>, Option<&str>) -> Result<SigningKey, Rejection>,
+) -> Result<Prepared<'a>, Rejection> {
+    let prepared = prepare::<C>(request, ctx, scratch)?;
+    let key = key_for(&prepared.credential(), prepared.security_token())?;
+    prepared.check::<C>(&key)?;
+    Ok(prepared)
+}
+
+/// Write the canonical request of `request` into `scratch` and return the
+/// string to sign, with no checks beyond the signed headers being present.
+///
+/// # Errors
+///
+/// `SignatureDoesNotMatch` when `SignedHeaders` names an absent header.
+pub fn build<C: Crypto>(
+    request: &Request<'_>,
+    params: &AuthParams<'_>,
+    rules: Rules,
+    date: AmzDate,
+    payload_hash: &str,
+    scratch: &mut Vec<u8>,
+) -> Result<SmallVec<[u8; 192]>, Rejection> {
+    let parts = Parts {
+        method: request.method,
+        path: request.path,
+        query: request.query,
+        headers: &request.headers,
+        signed_headers: params.signed_headers.as_str(),
+        payload_hash,
+        skip_signature_param: params.location == Location::Query,
+    };
+    canonical::write(scratch, &parts, rules.path).map_err(|_| {
+        Rejection::new(
+            ErrorCode::SignatureDoesNotMatch,
+            "SignedHeaders names a header that the request does not have",
+        )
+    })?;
+    Ok(string_to_sign::<C>(date, Credential::scope_of(params.credential.as_str()), scratch))
+}
+
+/// Build `AWS4-HMAC-SHA256\n<date>\n<scope>\n<hex sha256(canonical request)>`.
+pub fn string_to_sign<C: Crypto>(date: AmzDate, scope: &str, canonical_request: &[u8]) -> SmallVec<[u8; 192]> {
+    let digest = C::sha256(canonical_request);
+    let mut hex_digest = [0u8; 64];
+    // The buffer is exactly twice the digest's length.
+    let _ = hex::encode_to_slice(digest, &mut hex_digest);
+    let mut sts = SmallVec::new();
+    sts.extend_from_slice(ALGORITHM.as_bytes());
+    sts.push(b'\n');
+    sts.extend_from_slice(date.as_str().as_bytes());
+    sts.push(b'\n');
+    sts.extend_from_slice(scope.as_bytes());
+    sts.push(b'\n');
+    sts.extend_from_slice(&hex_digest);
+    sts
+}
+
+fn scope_code(location: Location) -> ErrorCode {
+    match location {
+        Location::Header => ErrorCode::AuthorizationHeaderMalformed,
+        Location::Query => ErrorCode::AuthorizationQueryParametersError,
+    }
+}
+
+fn check_scope(credential: &Credential<'_>, ctx: &Context<'_>) -> Result<(), Rejection> {
+    if ctx.region.is_some_and(|r| r != credential.region) {
+        return Err(Rejection::new(
+            ErrorCode::AuthorizationHeaderMalformed,
+            "the credential scope names another region than this endpoint's",
+        ));
+    }
+    if ctx.service.is_some_and(|s| s != credential.service) {
+        return Err(Rejection::new(
+            ErrorCode::AuthorizationHeaderMalformed,
+            "the credential scope names another service than this endpoint's",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn request_date(request: &Request<'_>, params: &AuthParams<'_>) -> Result<AmzDate, Rejection> {
+    if let Some(value) = &params.query_date {
+        return AmzDate::parse(value.as_str()).ok_or(Rejection::new(
+            ErrorCode::AuthorizationQueryParametersError,
+            "X-Amz-Date must be YYYYMMDDTHHMMSSZ",
+        ));
+    }
+    if let Some(value) = request.header("x-amz-date") {
+        return AmzDate::parse(value).ok_or(Rejection::new(
+            ErrorCode::IncompleteSignature,
+            "X-Amz-Date must be YYYYMMDDTHHMMSSZ",
+        ));
+    }
+    match request.header("date") {
+        Some(value) => parse_http_date(value).map(AmzDate::from_unix).ok_or(Rejection::new(
+            ErrorCode::AccessDenied,
+            "the Date header is not an HTTP date",
+        )),
+        None => Err(Rejection::new(
+            ErrorCode::AccessDenied,
+            "SigV4 requires an X-Amz-Date or Date header",
+        )),
+    }
+}
+
+fn check_time(params: &AuthParams<'_>, date: AmzDate, now: i64) -> Result<(), Rejection> {
+    let Some(t) = date.unix() else {
+        return Err(Rejection::new(ErrorCode::IncompleteSignature, "X-Amz-Date names no real instant"));
+    };
+    match &params.expires {
+        None => {
+            if (now - t).abs() > MAX_SKEW_SECS {
+                return Err(Rejection::new(
+                    ErrorCode::RequestTimeTooSkewed,
+                    "the request time differs from the server's clock by more than 15 minutes",
+                ));
+            }
+        }
+        Some(expires) => {
+            let expires: i64 = expires
+                .as_str()
+                .parse()
+                .ok()
+                .filter(|e| (1..=MAX_PRESIGN_EXPIRES_SECS).contains(e))
+                .ok_or(Rejection::new(
+                    ErrorCode::AuthorizationQueryParametersError,
+                    "X-Amz-Expires must be a whole number of seconds from 1 to 604800 (7 days)",
+                ))?;
+            if now < t - MAX_SKEW_SECS {
+                return Err(Rejection::new(
+                    ErrorCode::AccessDenied,
+                    "the presigned URL is not valid yet (its date is more than 15 minutes ahead)",
+                ));
+            }
+            if now > t + expires {
+                return Err(Rejection::new(ErrorCode::AccessDenied, "the presigned URL has expired"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_signed_headers(request: &Request<'_>, signed: &str) -> Result<(), Rejection> {
+    let is_signed = |name: &str| signed.split(';').any(|s| s.eq_ignore_ascii_case(name));
+    if !is_signed("host") {
+        return Err(Rejection::new(ErrorCode::AccessDenied, "the host header must be signed"));
+    }
+    for header in &request.headers {
+        let name = header.name;
+        let amz = name.len() >= 6 && name[..6].eq_ignore_ascii_case("x-amz-");
+        if amz && !name.eq_ignore_ascii_case("x-amz-content-sha256") && !is_signed(name) {
+            return Err(Rejection::new(
+                ErrorCode::AccessDenied,
+                "an x-amz-* header is present but not signed",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn decode_signature(hex_sig: &str) -> Result<[u8; 32], Rejection> {
+    let mut out = [0u8; 32];
+    if hex_sig.len() != 64 || hex::decode_to_slice(hex_sig, &mut out).is_err() {
+        return Err(Rejection::new(
+            ErrorCode::SignatureDoesNotMatch,
+            "the provided signature is not 64 hex digits",
+        ));
+    }
+    Ok(out)
+}
+
+/// The payload hash the canonical request uses, checking a declared one.
+pub(crate) fn payload_hash<'a: 'o, 'o, C: Crypto>(
+    request: &Request<'a>,
+    location: Location,
+    rules: Rules,
+    body_hex: &'o mut [u8; 64],
+) -> Result<&'o str, Rejection> {
+    let declared = request.header("x-amz-content-sha256");
+    match declared {
+        Some(v) if v == UNSIGNED_PAYLOAD || v.starts_with("STREAMING-") => Ok(v),
+        Some(v) => {
+            let valid = v.len() == 64 && v.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !valid {
+                return Err(Rejection::new(
+                    ErrorCode::XAmzContentSHA256Mismatch,
+                    "x-amz-content-sha256 is neither a lower-case hex SHA-256 nor UNSIGNED-PAYLOAD",
+                ));
+            }
+            if body_hash_hex::<C>(request.body, body_hex) != v {
+                return Err(Rejection::new(
+                    ErrorCode::XAmzContentSHA256Mismatch,
+                    "the body's SHA-256 differs from x-amz-content-sha256",
+                ));
+            }
+            Ok(v)
+        }
+        None if location == Location::Query && rules.presigned_payload_unsigned => Ok(UNSIGNED_PAYLOAD),
+        None => Ok(body_hash_hex::<C>(request.body, body_hex)),
+    }
+}
+
+/// The lower-case hex SHA-256 of `body`, written into `out`.
+pub fn body_hash_hex<'o, C: Crypto>(body: &[u8], out: &'o mut [u8; 64]) -> &'o str {
+    if body.is_empty() {
+        return EMPTY_SHA256_HEX;
+    }
+    let _ = hex::encode_to_slice(C::sha256(body), out);
+    // Hex digits are ASCII.
+    std::str::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::crypto::{Backend, Ring, SecretAccessKey};
+    use super::*;
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    const NOW: i64 = 1_440_938_160; // 20150830T123600Z
+    const VANILLA: &str = "GET / HTTP/1.1\nHost:example.amazonaws.com\nX-Amz-Date:20150830T123600Z\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
+
+    fn key(cred: &Credential<'_>) -> SigningKey {
+        let secret = SecretAccessKey::new(SECRET).unwrap();
+        Backend::Ring.full_signing_key(&secret, cred.date, cred.region, cred.service)
+    }
+
+    fn run(raw: &str, now: i64) -> Result<(), Rejection> {
+        let request = Request::parse(raw.as_bytes()).unwrap();
+        verify::<Ring>(&request, &Context::at(now), &mut Vec::new(), |c, _| Ok(key(c))).map(|_| ())
+    }
+
+    #[test]
+    fn accepts_the_vanilla_suite_request() {
+        assert_eq!(run(VANILLA, NOW), Ok(()));
+    }
+
+    #[test]
+    fn skew_window_is_fifteen_minutes_either_side() {
+        assert_eq!(run(VANILLA, NOW + 900), Ok(()));
+        assert_eq!(run(VANILLA, NOW - 900), Ok(()));
+        assert_eq!(run(VANILLA, NOW + 901).unwrap_err().code, ErrorCode::RequestTimeTooSkewed);
+        assert_eq!(run(VANILLA, NOW - 901).unwrap_err().code, ErrorCode::RequestTimeTooSkewed);
+    }
+
+    #[test]
+    fn a_changed_byte_is_refused() {
+        let tampered = VANILLA.replace("example.amazonaws.com", "exbmple.amazonaws.com");
+        assert_eq!(run(&tampered, NOW).unwrap_err().code, ErrorCode::SignatureDoesNotMatch);
+    }
+
+    #[test]
+    fn scope_date_must_match_x_amz_date() {
+        let other_day = VANILLA.replace("AKIDEXAMPLE/20150830", "AKIDEXAMPLE/20150831");
+        assert_eq!(run(&other_day, NOW).unwrap_err().code, ErrorCode::AuthorizationHeaderMalformed);
+    }
+
+    #[test]
+    fn endpoint_scope_is_enforced() {
+        let request = Request::parse(VANILLA.as_bytes()).unwrap();
+        let ctx = Context {
+            region: Some("eu-north-1"),
+            ..Context::at(NOW)
+        };
+        let err = prepare::<Ring>(&request, &ctx, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.code, ErrorCode::AuthorizationHeaderMalformed);
+        let ctx = Context {
+            service: Some("s3"),
+            ..Context::at(NOW)
+        };
+        let err = prepare::<Ring>(&request, &ctx, &mut Vec::new()).unwrap_err();
+        assert_eq!(err.code, ErrorCode::AuthorizationHeaderMalformed);
+    }
+
+    #[test]
+    fn unsigned_amz_header_and_unsigned_host_are_refused() {
+        let extra = VANILLA.replace("X-Amz-Date:", "X-Amz-Meta-Foo: bar\nX-Amz-Date:");
+        assert_eq!(run(&extra, NOW).unwrap_err().code, ErrorCode::AccessDenied);
+        let content = VANILLA.replace(
+            "X-Amz-Date:",
+            &format!("x-amz-content-sha256: {EMPTY_SHA256_HEX}\nX-Amz-Date:"),
+        );
+        // x-amz-content-sha256 may stay unsigned; the signature still matches.
+        assert_eq!(run(&content, NOW), Ok(()));
+        let no_host = VANILLA.replace("SignedHeaders=host;x-amz-date", "SignedHeaders=x-amz-date");
+        assert_eq!(run(&no_host, NOW).unwrap_err().code, ErrorCode::AccessDenied);
+    }
+
+    #[test]
+    fn declared_payload_hash_must_match_the_body() {
+        let raw = format!(
+            "PUT /k HTTP/1.1\nHost:h\nX-Amz-Date:20150830T123600Z\nx-amz-content-sha256:{EMPTY_SHA256_HEX}\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={}\n\nbody",
+            "0".repeat(64)
+        );
+        assert_eq!(run(&raw, NOW).unwrap_err().code, ErrorCode::XAmzContentSHA256Mismatch);
+        let bad = raw.replace(EMPTY_SHA256_HEX, "not-a-hash");
+        assert_eq!(run(&bad, NOW).unwrap_err().code, ErrorCode::XAmzContentSHA256Mismatch);
+    }
+}
