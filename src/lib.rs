@@ -1,2 +1,41 @@
 //! sigstorm: a benchmark and load generator for SigV4 identity data planes.
+//!
+//! It drives real AWS Signature Version 4 signed requests at in-process
+//! regional data planes that authenticate and authorize them, to compare
+//! derived-key strategies (`none`, `per-region`, `per-service`) by throughput,
+//! tail latency and correctness. See `README.md` and `MODEL.md`.
+//!
+//! # Glossary
+//!
+//! - *strategy*: where a data plane gets the signing key ([`strategy`]).
+//! - *region*, *AZ replica*: a region's data plane runs on AZ replicas, each
+//!   with its own replicated store, cache and bounded concurrency
+//!   ([`data_plane`]).
+//! - *endpoint*: a service (`s3`, `ec2`, ...) in a region ([`service`]).
+//! - *workload*: the TOML file describing the world and the load ([`workload`]).
+//! - *run*: one workload executed once per strategy ([`run`]).
+//! - *intended start* / *actual start*: when the open-loop schedule meant a
+//!   request to start, and when the generator sent it; their difference is
+//!   the generator's *lateness*.
+//! - *latency*: intended start to response. *Service time*: actual start to
+//!   response.
+//! - *quantile* in code, *percentile* in printed output.
+//!
+//! # Simulated, and real
+//!
+//! Real: the SigV4 bytes (checked against AWS's test suites and the
+//! `aws-sigv4` crate), the HMACs, the `moka` caches, the HDR histograms, the
+//! CPU work of every verification. Simulated: network round trips to the home
+//! region (timer sleeps with tokio's millisecond resolution), the control
+//! plane's service time, replication delays, and the regions themselves, which
+//! all share this process's cores.
+//!
+//! # Errors and panics
+//!
+//! Library functions return `thiserror` enums that name what failed; the
+//! binary prints the chain once and exits 2. A refused request during a run is
+//! a measurement, never an error. Panics mark bugs only.
+
+pub mod iam;
+pub mod service;
 pub mod sigv4;

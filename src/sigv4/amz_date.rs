@@ -52,7 +52,9 @@ impl AmzDate {
     /// The instant as Unix seconds; `None` if the fields name no real instant.
     pub fn unix(&self) -> Option<i64> {
         let n = |r: std::ops::Range<usize>| -> u32 {
-            self.0[r].iter().fold(0, |acc, &d| acc * 10 + (d - b'0') as u32)
+            self.0[r]
+                .iter()
+                .fold(0, |acc, &d| acc * 10 + (d - b'0') as u32)
         };
         let month = time::Month::try_from(n(4..6) as u8).ok()?;
         let date = time::Date::from_calendar_date(n(0..4) as i32, month, n(6..8) as u8).ok()?;
@@ -103,7 +105,10 @@ mod tests {
     fn round_trips_the_suite_time() {
         let d = AmzDate::parse("20150830T123600Z").unwrap();
         assert_eq!(d.unix(), Some(1_440_938_160));
-        assert_eq!(AmzDate::from_unix(1_440_938_160).as_str(), "20150830T123600Z");
+        assert_eq!(
+            AmzDate::from_unix(1_440_938_160).as_str(),
+            "20150830T123600Z"
+        );
         assert_eq!(d.date(), "20150830");
     }
 
@@ -123,7 +128,10 @@ mod tests {
 
     #[test]
     fn parses_imf_fixdate() {
-        assert_eq!(parse_http_date("Fri, 24 May 2013 00:00:00 GMT"), Some(1_369_353_600));
+        assert_eq!(
+            parse_http_date("Fri, 24 May 2013 00:00:00 GMT"),
+            Some(1_369_353_600)
+        );
         assert_eq!(parse_http_date("yesterday"), None);
     }
 

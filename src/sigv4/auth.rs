@@ -97,10 +97,16 @@ impl<'c> Credential<'c> {
             ));
         };
         if parts.next().is_some() {
-            return Err(Rejection::new(code, "the credential has more than five '/'-separated parts"));
+            return Err(Rejection::new(
+                code,
+                "the credential has more than five '/'-separated parts",
+            ));
         }
         if terminal != SCOPE_TERMINATOR {
-            return Err(Rejection::new(code, "the credential scope must end with aws4_request"));
+            return Err(Rejection::new(
+                code,
+                "the credential scope must end with aws4_request",
+            ));
         }
         if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Rejection::new(code, "the credential date must be YYYYMMDD"));
@@ -128,7 +134,9 @@ impl<'c> Credential<'c> {
 /// parameters are incomplete or not SigV4.
 pub fn read<'a>(request: &Request<'a>) -> Result<AuthParams<'a>, Rejection> {
     let header = request.header("authorization");
-    let presigned = request.query.is_some_and(|q| query_param(q, "X-Amz-Algorithm").is_some());
+    let presigned = request
+        .query
+        .is_some_and(|q| query_param(q, "X-Amz-Algorithm").is_some());
     match (header, presigned) {
         (Some(_), true) => Err(Rejection::new(
             ErrorCode::IncompleteSignature,
@@ -148,7 +156,9 @@ fn read_header<'a>(value: &'a str, request: &Request<'a>) -> Result<AuthParams<'
     let rest = value
         .strip_prefix(ALGORITHM)
         .filter(|r| r.starts_with([' ', '\t']))
-        .ok_or(incomplete("the Authorization header must start with 'AWS4-HMAC-SHA256 '"))?;
+        .ok_or(incomplete(
+            "the Authorization header must start with 'AWS4-HMAC-SHA256 '",
+        ))?;
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
     for item in rest.split(',') {
         let item = item.trim_matches([' ', '\t']);
@@ -156,13 +166,19 @@ fn read_header<'a>(value: &'a str, request: &Request<'a>) -> Result<AuthParams<'
             continue;
         }
         let Some((key, val)) = item.split_once('=') else {
-            return Err(incomplete("an Authorization header element is not key=value"));
+            return Err(incomplete(
+                "an Authorization header element is not key=value",
+            ));
         };
         let slot = match key.trim() {
             "Credential" => &mut credential,
             "SignedHeaders" => &mut signed_headers,
             "Signature" => &mut signature,
-            _ => return Err(incomplete("the Authorization header has an unknown element")),
+            _ => {
+                return Err(incomplete(
+                    "the Authorization header has an unknown element",
+                ))
+            }
         };
         if slot.is_some() {
             return Err(incomplete("an Authorization header element appears twice"));
@@ -186,16 +202,27 @@ fn read_header<'a>(value: &'a str, request: &Request<'a>) -> Result<AuthParams<'
 
 fn read_query<'a>(query: &'a str, request: &Request<'a>) -> Result<AuthParams<'a>, Rejection> {
     let bad = |reason| Rejection::new(ErrorCode::AuthorizationQueryParametersError, reason);
-    let algorithm = query_param(query, "X-Amz-Algorithm").map(decode).transpose()?;
+    let algorithm = query_param(query, "X-Amz-Algorithm")
+        .map(decode)
+        .transpose()?;
     if algorithm.as_ref().map(Text::as_str) != Some(ALGORITHM) {
         return Err(bad("X-Amz-Algorithm must be AWS4-HMAC-SHA256"));
     }
     let get = |name, missing| -> Result<Text<'a>, Rejection> {
         decode(query_param(query, name).ok_or(bad(missing))?)
     };
-    let credential = get("X-Amz-Credential", "the presigned URL has no X-Amz-Credential")?;
-    let signed_headers = get("X-Amz-SignedHeaders", "the presigned URL has no X-Amz-SignedHeaders")?;
-    let signature = get("X-Amz-Signature", "the presigned URL has no X-Amz-Signature")?;
+    let credential = get(
+        "X-Amz-Credential",
+        "the presigned URL has no X-Amz-Credential",
+    )?;
+    let signed_headers = get(
+        "X-Amz-SignedHeaders",
+        "the presigned URL has no X-Amz-SignedHeaders",
+    )?;
+    let signature = get(
+        "X-Amz-Signature",
+        "the presigned URL has no X-Amz-Signature",
+    )?;
     let query_date = get("X-Amz-Date", "the presigned URL has no X-Amz-Date")?;
     let expires = get("X-Amz-Expires", "the presigned URL has no X-Amz-Expires")?;
     let security_token = match query_param(query, "X-Amz-Security-Token") {
@@ -253,7 +280,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.location, Location::Header);
-        assert_eq!(p.credential.as_str(), "AK/20150830/us-east-1/s3/aws4_request");
+        assert_eq!(
+            p.credential.as_str(),
+            "AK/20150830/us-east-1/s3/aws4_request"
+        );
         assert_eq!(p.signed_headers.as_str(), "host;x-amz-date");
         assert_eq!(p.signature.as_str(), "abc");
     }
@@ -262,14 +292,20 @@ mod tests {
     fn reads_and_decodes_query_parameters() {
         let p = parse("GET /?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20150830%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=ff HTTP/1.1\nHost:h").unwrap();
         assert_eq!(p.location, Location::Query);
-        assert_eq!(p.credential.as_str(), "AK/20150830/us-east-1/s3/aws4_request");
+        assert_eq!(
+            p.credential.as_str(),
+            "AK/20150830/us-east-1/s3/aws4_request"
+        );
         assert_eq!(p.expires.unwrap().as_str(), "60");
     }
 
     #[test]
     fn missing_and_incomplete_signatures_get_aws_codes() {
         let code = |raw| parse(raw).unwrap_err().code;
-        assert_eq!(code("GET / HTTP/1.1\nHost:h"), ErrorCode::MissingAuthenticationToken);
+        assert_eq!(
+            code("GET / HTTP/1.1\nHost:h"),
+            ErrorCode::MissingAuthenticationToken
+        );
         assert_eq!(
             code("GET / HTTP/1.1\nAuthorization: AWS4-HMAC-SHA256 Credential=a/b/c/d/aws4_request, Signature=x"),
             ErrorCode::IncompleteSignature
@@ -286,8 +322,12 @@ mod tests {
 
     #[test]
     fn credential_scope_is_checked() {
-        let c = Credential::parse("AK/20150830/us-east-1/s3/aws4_request", Location::Header).unwrap();
-        assert_eq!((c.access_key_id, c.date, c.region, c.service), ("AK", "20150830", "us-east-1", "s3"));
+        let c =
+            Credential::parse("AK/20150830/us-east-1/s3/aws4_request", Location::Header).unwrap();
+        assert_eq!(
+            (c.access_key_id, c.date, c.region, c.service),
+            ("AK", "20150830", "us-east-1", "s3")
+        );
         for bad in [
             "AK/20150830/us-east-1/s3",
             "AK/20150830/us-east-1/s3/aws4_reqest",
@@ -298,6 +338,9 @@ mod tests {
             let err = Credential::parse(bad, Location::Header).unwrap_err();
             assert_eq!(err.code, ErrorCode::AuthorizationHeaderMalformed, "{bad}");
         }
-        assert_eq!(Credential::scope_of("AK/20150830/r/s/aws4_request"), "20150830/r/s/aws4_request");
+        assert_eq!(
+            Credential::scope_of("AK/20150830/r/s/aws4_request"),
+            "20150830/r/s/aws4_request"
+        );
     }
 }

@@ -81,7 +81,11 @@ pub struct MissingHeader<'r>(pub &'r str);
 /// # Errors
 ///
 /// [`MissingHeader`] when `SignedHeaders` names a header the request lacks.
-pub fn write<'r>(out: &mut Vec<u8>, parts: &Parts<'r>, rule: PathRule) -> Result<(), MissingHeader<'r>> {
+pub fn write<'r>(
+    out: &mut Vec<u8>,
+    parts: &Parts<'r>,
+    rule: PathRule,
+) -> Result<(), MissingHeader<'r>> {
     out.clear();
     out.extend_from_slice(parts.method.as_bytes());
     out.push(b'\n');
@@ -165,7 +169,11 @@ pub fn write_query(out: &mut Vec<u8>, raw: &str, skip_signature_param: bool) {
     }
 }
 
-fn write_header<'r>(out: &mut Vec<u8>, name: &'r str, headers: &[Header<'_>]) -> Result<(), MissingHeader<'r>> {
+fn write_header<'r>(
+    out: &mut Vec<u8>,
+    name: &'r str,
+    headers: &[Header<'_>],
+) -> Result<(), MissingHeader<'r>> {
     let mut found = false;
     for header in headers.iter().filter(|h| h.name.eq_ignore_ascii_case(name)) {
         if found {
@@ -242,7 +250,10 @@ mod tests {
         assert_eq!(path("/a/b/.", PathRule::Normalized), "/a/b/");
         assert_eq!(path("", PathRule::Normalized), "/");
         assert_eq!(path("/a%3Ab", PathRule::Normalized), "/a%253Ab");
-        assert_eq!(path("/example space/", PathRule::Normalized), "/example%20space/");
+        assert_eq!(
+            path("/example space/", PathRule::Normalized),
+            "/example%20space/"
+        );
     }
 
     #[test]
@@ -268,7 +279,10 @@ mod tests {
     #[test]
     fn header_values_are_trimmed_and_folded() {
         assert_eq!(value("  a   b  "), "a b");
-        assert_eq!(value("value1\n  value2\n     value3"), "value1 value2 value3");
+        assert_eq!(
+            value("value1\n  value2\n     value3"),
+            "value1 value2 value3"
+        );
         assert_eq!(value("value1\r\n\t value2"), "value1 value2");
         assert_eq!(value("a\tb"), "a\tb");
     }
@@ -276,9 +290,18 @@ mod tests {
     #[test]
     fn duplicate_headers_join_with_commas_in_arrival_order() {
         let headers = [
-            Header { name: "Host", value: "h" },
-            Header { name: "My-Header1", value: "value4" },
-            Header { name: "my-header1", value: " value1 " },
+            Header {
+                name: "Host",
+                value: "h",
+            },
+            Header {
+                name: "My-Header1",
+                value: "value4",
+            },
+            Header {
+                name: "my-header1",
+                value: " value1 ",
+            },
         ];
         let parts = Parts {
             method: "GET",

@@ -153,18 +153,18 @@ impl Backend {
 
     /// The region-scoped key for `date` (`yyyymmdd`): two HMACs.
     pub fn region_key(self, secret: &SecretAccessKey, date: &str, region: &str) -> RegionKey {
-        let mut prefixed = [0u8; 4 + SecretAccessKey::MAX_LEN];
-        prefixed[..4].copy_from_slice(b"AWS4");
-        let s = secret.expose().as_bytes();
-        prefixed[4..4 + s.len()].copy_from_slice(s);
-        let k_date = self.hmac(&prefixed[..4 + s.len()], &[date.as_bytes()]);
-        RegionKey(self.hmac(&k_date, &[region.as_bytes()]))
+        match self {
+            Backend::Ring => region_key::<Ring>(secret, date, region),
+            Backend::RustCrypto => region_key::<RustCrypto>(secret, date, region),
+        }
     }
 
     /// The signing key for `service` from a region key: two HMACs.
     pub fn signing_key(self, region_key: &RegionKey, service: &str) -> SigningKey {
-        let k_service = self.hmac(&region_key.0, &[service.as_bytes()]);
-        SigningKey(self.hmac(&k_service, &[super::SCOPE_TERMINATOR.as_bytes()]))
+        match self {
+            Backend::Ring => signing_key::<Ring>(region_key, service),
+            Backend::RustCrypto => signing_key::<RustCrypto>(region_key, service),
+        }
     }
 
     /// The signing key straight from the secret: four HMACs.
@@ -177,6 +177,22 @@ impl Backend {
     ) -> SigningKey {
         self.signing_key(&self.region_key(secret, date, region), service)
     }
+}
+
+/// `kRegion` for `date` (`yyyymmdd`) and `region`: two HMACs with `C`.
+pub fn region_key<C: Crypto>(secret: &SecretAccessKey, date: &str, region: &str) -> RegionKey {
+    let mut prefixed = [0u8; 4 + SecretAccessKey::MAX_LEN];
+    prefixed[..4].copy_from_slice(b"AWS4");
+    let s = secret.expose().as_bytes();
+    prefixed[4..4 + s.len()].copy_from_slice(s);
+    let k_date = C::hmac(&prefixed[..4 + s.len()], &[date.as_bytes()]);
+    RegionKey(C::hmac(&k_date, &[region.as_bytes()]))
+}
+
+/// `kSigning` for `service` from `kRegion`: two HMACs with `C`.
+pub fn signing_key<C: Crypto>(region_key: &RegionKey, service: &str) -> SigningKey {
+    let k_service = C::hmac(&region_key.0, &[service.as_bytes()]);
+    SigningKey(C::hmac(&k_service, &[super::SCOPE_TERMINATOR.as_bytes()]))
 }
 
 impl fmt::Display for Backend {
@@ -192,7 +208,9 @@ impl std::str::FromStr for Backend {
         match s.to_ascii_lowercase().as_str() {
             "ring" => Ok(Backend::Ring),
             "rustcrypto" | "rust-crypto" => Ok(Backend::RustCrypto),
-            other => Err(format!("unknown crypto backend '{other}' (expected ring or rustcrypto)")),
+            other => Err(format!(
+                "unknown crypto backend '{other}' (expected ring or rustcrypto)"
+            )),
         }
     }
 }

@@ -20,7 +20,11 @@ pub fn encode_into(out: &mut Vec<u8>, bytes: &[u8], keep_slash: bool) {
         if is_unreserved(b) || (keep_slash && b == b'/') {
             out.push(b);
         } else {
-            out.extend_from_slice(&[b'%', HEX_UPPER[(b >> 4) as usize], HEX_UPPER[(b & 15) as usize]]);
+            out.extend_from_slice(&[
+                b'%',
+                HEX_UPPER[(b >> 4) as usize],
+                HEX_UPPER[(b & 15) as usize],
+            ]);
         }
     }
 }
@@ -124,7 +128,11 @@ pub fn recode_into(out: &mut Vec<u8>, raw: &[u8]) {
         if is_unreserved(b) {
             out.push(b);
         } else {
-            out.extend_from_slice(&[b'%', HEX_UPPER[(b >> 4) as usize], HEX_UPPER[(b & 15) as usize]]);
+            out.extend_from_slice(&[
+                b'%',
+                HEX_UPPER[(b >> 4) as usize],
+                HEX_UPPER[(b & 15) as usize],
+            ]);
         }
     }
 }

@@ -74,7 +74,11 @@ pub fn diagnose(request: &Request<'_>, ctx: &Context<'_>, expected: &Expected<'_
         Backend::RustCrypto => verify_with::<RustCrypto>(request, ctx, expected),
     };
     let mut report = Report {
-        verdict: if outcome.is_ok() { Verdict::Accepted } else { Verdict::Rejected },
+        verdict: if outcome.is_ok() {
+            Verdict::Accepted
+        } else {
+            Verdict::Rejected
+        },
         code: outcome.err().map(|r| r.code),
         message: match outcome {
             Ok(()) => "the signature matches and every SigV4 rule passed".to_string(),
@@ -109,7 +113,11 @@ pub fn diagnose(request: &Request<'_>, ctx: &Context<'_>, expected: &Expected<'_
     report
 }
 
-fn verify_with<C: Crypto>(request: &Request<'_>, ctx: &Context<'_>, expected: &Expected<'_>) -> Result<(), Rejection> {
+fn verify_with<C: Crypto>(
+    request: &Request<'_>,
+    ctx: &Context<'_>,
+    expected: &Expected<'_>,
+) -> Result<(), Rejection> {
     verify::verify::<C>(request, ctx, &mut Vec::new(), |cred, token| {
         if cred.access_key_id != expected.access_key_id {
             return Err(Rejection::new(
@@ -130,9 +138,12 @@ fn verify_with<C: Crypto>(request: &Request<'_>, ctx: &Context<'_>, expected: &E
                 ErrorCode::InvalidClientTokenId,
                 "temporary credentials need their session token in the request",
             )),
-            _ => Ok(expected
-                .backend
-                .full_signing_key(expected.secret, cred.date, cred.region, cred.service)),
+            _ => Ok(expected.backend.full_signing_key(
+                expected.secret,
+                cred.date,
+                cred.region,
+                cred.service,
+            )),
         }
     })
     .map(|_| ())
@@ -161,17 +172,25 @@ impl<'q, 'a, 'e> Recompute<'q, 'a, 'e> {
     ) -> Option<Recompute<'q, 'a, 'e>> {
         let cred = Credential::parse(params.credential.as_str(), params.location).ok()?;
         let date = request_date(request, params).ok()?;
-        let rules = ctx.rules.unwrap_or_else(|| Rules::for_service(cred.service));
+        let rules = ctx
+            .rules
+            .unwrap_or_else(|| Rules::for_service(cred.service));
         let mut body_hex = [0u8; 64];
         let payload = match payload_hash::<Ring>(request, params.location, rules, &mut body_hex) {
             Ok(p) => p.to_string(),
-            Err(_) => request.header("x-amz-content-sha256").unwrap_or_default().to_string(),
+            Err(_) => request
+                .header("x-amz-content-sha256")
+                .unwrap_or_default()
+                .to_string(),
         };
         let mut scratch = Vec::new();
         build::<Ring>(request, params, rules, date, &payload, &mut scratch).ok()?;
-        let key = expected
-            .backend
-            .full_signing_key(expected.secret, cred.date, cred.region, cred.service);
+        let key = expected.backend.full_signing_key(
+            expected.secret,
+            cred.date,
+            cred.region,
+            cred.service,
+        );
         Some(Recompute {
             request,
             backend: expected.backend,
@@ -179,7 +198,11 @@ impl<'q, 'a, 'e> Recompute<'q, 'a, 'e> {
             scope: Credential::scope_of(params.credential.as_str()).to_string(),
             key,
             secret: expected.secret,
-            credential: (cred.date.to_string(), cred.region.to_string(), cred.service.to_string()),
+            credential: (
+                cred.date.to_string(),
+                cred.region.to_string(),
+                cred.service.to_string(),
+            ),
             rules,
             payload_hash: payload,
             canonical: String::from_utf8_lossy(&scratch).into_owned(),
@@ -188,12 +211,19 @@ impl<'q, 'a, 'e> Recompute<'q, 'a, 'e> {
 
     fn string_to_sign(&self, creq: &str) -> String {
         let digest = hex::encode(self.backend.sha256(creq.as_bytes()));
-        format!("{ALGORITHM}\n{}\n{}\n{digest}", self.date.as_str(), self.scope)
+        format!(
+            "{ALGORITHM}\n{}\n{}\n{digest}",
+            self.date.as_str(),
+            self.scope
+        )
     }
 
     fn signature(&self, creq: &str, key: Option<&SigningKey>) -> String {
         let sts = self.string_to_sign(creq);
-        hex::encode(self.backend.hmac(&key.unwrap_or(&self.key).0, &[sts.as_bytes()]))
+        hex::encode(
+            self.backend
+                .hmac(&key.unwrap_or(&self.key).0, &[sts.as_bytes()]),
+        )
     }
 
     /// Variants of the canonical request (and key) that signers produce by
@@ -218,19 +248,33 @@ impl<'q, 'a, 'e> Recompute<'q, 'a, 'e> {
             PathRule::Normalized => "the non-S3 path rule (normalized, then encoded again)",
         };
         out.push((
-            format!("the signer canonicalized the path with {rule_name}: it signed '{}'", String::from_utf8_lossy(&path)),
+            format!(
+                "the signer canonicalized the path with {rule_name}: it signed '{}'",
+                String::from_utf8_lossy(&path)
+            ),
             with_line(1, &String::from_utf8_lossy(&path)),
             None,
         ));
         out.push((
-            format!("the signer used the path exactly as sent ('{}') without encoding it", self.request.path),
-            with_line(1, if self.request.path.is_empty() { "/" } else { self.request.path }),
+            format!(
+                "the signer used the path exactly as sent ('{}') without encoding it",
+                self.request.path
+            ),
+            with_line(
+                1,
+                if self.request.path.is_empty() {
+                    "/"
+                } else {
+                    self.request.path
+                },
+            ),
             None,
         ));
 
         let raw_query = self.request.query.unwrap_or("");
         out.push((
-            "the signer put the query string in as sent, without sorting or re-encoding it".to_string(),
+            "the signer put the query string in as sent, without sorting or re-encoding it"
+                .to_string(),
             with_line(2, raw_query),
             None,
         ));
@@ -254,11 +298,17 @@ impl<'q, 'a, 'e> Recompute<'q, 'a, 'e> {
         for (hash, what) in [
             (UNSIGNED_PAYLOAD.to_string(), "UNSIGNED-PAYLOAD".to_string()),
             (body_hash, "the SHA-256 of the body as received".to_string()),
-            (EMPTY_SHA256_HEX.to_string(), "the SHA-256 of an empty body".to_string()),
+            (
+                EMPTY_SHA256_HEX.to_string(),
+                "the SHA-256 of an empty body".to_string(),
+            ),
         ] {
             if hash != self.payload_hash {
                 out.push((
-                    format!("the signer used {what} as the payload hash instead of '{}'", self.payload_hash),
+                    format!(
+                        "the signer used {what} as the payload hash instead of '{}'",
+                        self.payload_hash
+                    ),
                     with_line(payload_line, &hash),
                     None,
                 ));
@@ -269,7 +319,9 @@ impl<'q, 'a, 'e> Recompute<'q, 'a, 'e> {
         if let Some(t) = AmzDate::parse(&format!("{date}T000000Z")).and_then(|d| d.unix()) {
             for delta in [-86_400, 86_400] {
                 let other = AmzDate::from_unix(t + delta);
-                let key = self.backend.full_signing_key(self.secret, other.date(), region, service);
+                let key = self
+                    .backend
+                    .full_signing_key(self.secret, other.date(), region, service);
                 out.push((
                     format!(
                         "the signer derived its key for {} (its own clock's date?) while the scope says {date}",
@@ -284,15 +336,27 @@ impl<'q, 'a, 'e> Recompute<'q, 'a, 'e> {
     }
 
     fn header_variants(&self, lines: &[&str], out: &mut Vec<(String, String, Option<SigningKey>)>) {
-        let header_end = lines.iter().skip(3).position(|l| l.is_empty()).map_or(3, |i| i + 3);
+        let header_end = lines
+            .iter()
+            .skip(3)
+            .position(|l| l.is_empty())
+            .map_or(3, |i| i + 3);
         for i in 3..header_end {
-            let Some((name, _)) = lines[i].split_once(':') else { continue };
+            let Some((name, _)) = lines[i].split_once(':') else {
+                continue;
+            };
             let values: Vec<&str> = self.request.header_values(name).collect();
             let mut alternatives: Vec<(String, String)> = Vec::new();
             let raw_joined = values.join(",");
-            alternatives.push((raw_joined, format!("did not trim or fold whitespace in the {name} header")));
+            alternatives.push((
+                raw_joined,
+                format!("did not trim or fold whitespace in the {name} header"),
+            ));
             if values.len() > 1 {
-                alternatives.push((normalize(values[0]), format!("saw only the first of the {} {name} headers", values.len())));
+                alternatives.push((
+                    normalize(values[0]),
+                    format!("saw only the first of the {} {name} headers", values.len()),
+                ));
                 alternatives.push((
                     normalize(values[values.len() - 1]),
                     format!("saw only the last of the {} {name} headers", values.len()),
@@ -301,10 +365,16 @@ impl<'q, 'a, 'e> Recompute<'q, 'a, 'e> {
             if name == "host" {
                 let host = normalize(values.first().copied().unwrap_or(""));
                 match host.rsplit_once(':') {
-                    Some((h, _)) => alternatives.push((h.to_string(), format!("saw Host without its port, as '{h}'"))),
+                    Some((h, _)) => alternatives.push((
+                        h.to_string(),
+                        format!("saw Host without its port, as '{h}'"),
+                    )),
                     None => {
                         for port in [443, 80] {
-                            alternatives.push((format!("{host}:{port}"), format!("saw Host with port {port}")));
+                            alternatives.push((
+                                format!("{host}:{port}"),
+                                format!("saw Host with port {port}"),
+                            ));
                         }
                     }
                 }
@@ -358,7 +428,11 @@ pub fn diff_canonical(ours: &str, theirs: &str) -> Option<String> {
     }
     let a: Vec<&str> = ours.split('\n').collect();
     let b: Vec<&str> = theirs.split('\n').collect();
-    let header_end = a.iter().skip(3).position(|l| l.is_empty()).map_or(a.len(), |i| i + 3);
+    let header_end = a
+        .iter()
+        .skip(3)
+        .position(|l| l.is_empty())
+        .map_or(a.len(), |i| i + 3);
     let i = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i))?;
     let role = match i {
         0 => "the method".to_string(),
@@ -368,7 +442,9 @@ pub fn diff_canonical(ours: &str, theirs: &str) -> Option<String> {
             let name = a[i].split_once(':').map_or(a[i], |(n, _)| n);
             format!("the canonical header '{name}'")
         }
-        i if i == header_end => "the blank line after the headers (a different set of headers)".to_string(),
+        i if i == header_end => {
+            "the blank line after the headers (a different set of headers)".to_string()
+        }
         i if i == header_end + 1 => "the SignedHeaders list".to_string(),
         _ => "the payload hash".to_string(),
     };
@@ -441,16 +517,29 @@ mod tests {
         let rules = Rules::for_service("service");
         let report = diagnose_raw(&raw, Some(rules));
         assert_eq!(report.code, Some(ErrorCode::SignatureDoesNotMatch));
-        assert!(report.hints[0].contains("S3's path rule"), "{:?}", report.hints);
+        assert!(
+            report.hints[0].contains("S3's path rule"),
+            "{:?}",
+            report.hints
+        );
     }
 
     #[test]
     fn host_port_change_is_named() {
         let raw = signed(b"GET / HTTP/1.1\nHost: example.com\n", "service");
-        let moved = String::from_utf8(raw).unwrap().replace("Host: example.com", "Host: example.com:443");
+        let moved = String::from_utf8(raw)
+            .unwrap()
+            .replace("Host: example.com", "Host: example.com:443");
         let report = diagnose_raw(moved.as_bytes(), None);
         assert_eq!(report.code, Some(ErrorCode::SignatureDoesNotMatch));
-        assert!(report.hints.iter().any(|h| h.contains("Host without its port")), "{:?}", report.hints);
+        assert!(
+            report
+                .hints
+                .iter()
+                .any(|h| h.contains("Host without its port")),
+            "{:?}",
+            report.hints
+        );
     }
 
     #[test]
@@ -470,7 +559,10 @@ mod tests {
         let ours = "GET\n/\n\nhost:a\nx-amz-date:1\n\nhost;x-amz-date\nabc";
         let theirs = "GET\n/\n\nhost:b\nx-amz-date:1\n\nhost;x-amz-date\nabc\n";
         let diff = diff_canonical(ours, theirs).unwrap();
-        assert!(diff.starts_with("line 4 (the canonical header 'host')"), "{diff}");
+        assert!(
+            diff.starts_with("line 4 (the canonical header 'host')"),
+            "{diff}"
+        );
         let diff = diff_canonical(ours, &ours.replace("abc", "def")).unwrap();
         assert!(diff.contains("the payload hash"), "{diff}");
     }

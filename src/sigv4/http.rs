@@ -94,7 +94,10 @@ impl<'a> Request<'a> {
     pub fn parse(raw: &'a [u8]) -> Result<Request<'a>, ParseError> {
         let (head, body_start) = split_head(raw);
         let head = std::str::from_utf8(head).map_err(|e| ParseError::NotUtf8 {
-            line: 1 + raw[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count(),
+            line: 1 + raw[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count(),
         })?;
         let mut lines = Lines::new(head);
         let (first_no, first) = lines.next().ok_or(ParseError::Empty)?;
@@ -140,7 +143,8 @@ impl<'a> Request<'a> {
             if !name.bytes().all(is_token_byte) {
                 return Err(ParseError::Header {
                     line: no,
-                    reason: "name has a character HTTP does not allow (space, control or separator)",
+                    reason:
+                        "name has a character HTTP does not allow (space, control or separator)",
                 });
             }
             let value_start = offset_of(head, line) + colon + 1;
@@ -294,8 +298,9 @@ mod tests {
 
     #[test]
     fn parses_lf_request_without_final_blank_line() {
-        let r = Request::parse(b"GET /a?b=c HTTP/1.1\nHost:example.com\nX-Amz-Date:20150830T123600Z")
-            .unwrap();
+        let r =
+            Request::parse(b"GET /a?b=c HTTP/1.1\nHost:example.com\nX-Amz-Date:20150830T123600Z")
+                .unwrap();
         assert_eq!(r.method, "GET");
         assert_eq!(r.path, "/a");
         assert_eq!(r.query, Some("b=c"));
@@ -325,7 +330,10 @@ mod tests {
     fn folded_header_spans_continuation_lines() {
         let r = Request::parse(b"GET / HTTP/1.1\nMy-Header1:value1\n  value2\n     value3\nHost:h")
             .unwrap();
-        assert_eq!(r.header("my-header1"), Some("value1\n  value2\n     value3"));
+        assert_eq!(
+            r.header("my-header1"),
+            Some("value1\n  value2\n     value3")
+        );
         assert_eq!(r.header("host"), Some("h"));
     }
 

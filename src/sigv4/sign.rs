@@ -14,7 +14,9 @@ use super::canonical::{self, Parts, Rules};
 use super::crypto::{Backend, SecretAccessKey, SigningKey};
 use super::encode::encode;
 use super::http::{Header, Request};
-use super::{ALGORITHM, EMPTY_SHA256_HEX, MAX_PRESIGN_EXPIRES_SECS, SCOPE_TERMINATOR, UNSIGNED_PAYLOAD};
+use super::{
+    ALGORITHM, EMPTY_SHA256_HEX, MAX_PRESIGN_EXPIRES_SECS, SCOPE_TERMINATOR, UNSIGNED_PAYLOAD,
+};
 
 /// Headers a signer leaves unsigned because intermediaries may change them.
 pub const UNSIGNED_BY_CONVENTION: [&str; 3] = ["user-agent", "expect", "x-amzn-trace-id"];
@@ -94,7 +96,41 @@ pub enum SignError {
 /// # Errors
 ///
 /// [`SignError`] when the request cannot carry a SigV4 signature.
-pub fn sign(request: &Request<'_>, raw: &[u8], creds: &Credentials<'_>, opts: &Options<'_>) -> Result<Signed, SignError> {
+pub fn sign(
+    request: &Request<'_>,
+    raw: &[u8],
+    creds: &Credentials<'_>,
+    opts: &Options<'_>,
+) -> Result<Signed, SignError> {
+    let date = AmzDate::from_unix(opts.time);
+    let key = opts
+        .backend
+        .full_signing_key(creds.secret, date.date(), opts.region, opts.service);
+    sign_with_key(
+        request,
+        raw,
+        creds.access_key_id,
+        creds.session_token,
+        &key,
+        opts,
+    )
+}
+
+/// Sign `request` with an already derived signing key, as SDKs do with the
+/// key they cache per scope. `key` must be the signing key of `opts`'s date,
+/// region and service.
+///
+/// # Errors
+///
+/// [`SignError`] when the request cannot carry a SigV4 signature.
+pub fn sign_with_key(
+    request: &Request<'_>,
+    raw: &[u8],
+    access_key_id: &str,
+    session_token: Option<&str>,
+    key: &SigningKey,
+    opts: &Options<'_>,
+) -> Result<Signed, SignError> {
     if request.header("host").is_none() {
         return Err(SignError::NoHost);
     }
@@ -102,12 +138,20 @@ pub fn sign(request: &Request<'_>, raw: &[u8], creds: &Credentials<'_>, opts: &O
         if !(1..=MAX_PRESIGN_EXPIRES_SECS).contains(&expires) {
             return Err(SignError::PresignLifetime(expires));
         }
-        if request.query.is_some_and(|q| q.contains("X-Amz-Signature=")) {
+        if request
+            .query
+            .is_some_and(|q| q.contains("X-Amz-Signature="))
+        {
             return Err(SignError::AlreadyPresigned);
         }
     }
     let date = AmzDate::from_unix(opts.time);
-    let scope = format!("{}/{}/{}/{SCOPE_TERMINATOR}", date.date(), opts.region, opts.service);
+    let scope = format!(
+        "{}/{}/{}/{SCOPE_TERMINATOR}",
+        date.date(),
+        opts.region,
+        opts.service
+    );
     let body_hash = body_hash(opts.backend, request.body);
     let presign = opts.presign.is_some();
 
@@ -117,7 +161,7 @@ pub fn sign(request: &Request<'_>, raw: &[u8], creds: &Credentials<'_>, opts: &O
     if !presign {
         replaced.push("x-amz-date");
         added.push(("X-Amz-Date", date.as_str().to_string()));
-        if let Some(token) = creds.session_token {
+        if let Some(token) = session_token {
             replaced.push("x-amz-security-token");
             added.push(("X-Amz-Security-Token", token.to_string()));
         }
@@ -149,7 +193,15 @@ pub fn sign(request: &Request<'_>, raw: &[u8], creds: &Credentials<'_>, opts: &O
     let signed_headers = names.join(";");
 
     let payload_hash = payload_hash(request, opts, &body_hash);
-    let query = presign_query(request.query, creds, opts, date, &scope, &signed_headers);
+    let query = presign_query(
+        request.query,
+        access_key_id,
+        session_token,
+        opts,
+        date,
+        &scope,
+        &signed_headers,
+    );
     let parts = Parts {
         method: request.method,
         path: request.path,
@@ -164,19 +216,23 @@ pub fn sign(request: &Request<'_>, raw: &[u8], creds: &Credentials<'_>, opts: &O
     let _ = canonical::write(&mut creq, &parts, opts.rules.path);
     let creq_hash = hex::encode(opts.backend.sha256(&creq));
     let string_to_sign = format!("{ALGORITHM}\n{}\n{scope}\n{creq_hash}", date.as_str());
-    let key = opts
-        .backend
-        .full_signing_key(creds.secret, date.date(), opts.region, opts.service);
     let signature = hex::encode(opts.backend.hmac(&key.0, &[string_to_sign.as_bytes()]));
 
-    let out = assemble(request, raw, &kept, &added, query.as_deref(), |lines| {
-        if !presign {
-            lines.push(format!(
-                "Authorization: {ALGORITHM} Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
-                creds.access_key_id
+    let out = assemble(
+        request,
+        raw,
+        &kept,
+        &added,
+        query.as_deref(),
+        |lines| {
+            if !presign {
+                lines.push(format!(
+                "Authorization: {ALGORITHM} Credential={access_key_id}/{scope}, SignedHeaders={signed_headers}, Signature={signature}"
             ));
-        }
-    }, presign.then_some(signature.as_str()));
+            }
+        },
+        presign.then_some(signature.as_str()),
+    );
     Ok(Signed {
         canonical_request: String::from_utf8_lossy(&creq).into_owned(),
         string_to_sign,
@@ -230,7 +286,8 @@ fn payload_hash(request: &Request<'_>, opts: &Options<'_>, body_hash: &str) -> S
 /// The query of a presigned URL before `X-Amz-Signature` is appended.
 fn presign_query(
     original: Option<&str>,
-    creds: &Credentials<'_>,
+    access_key_id: &str,
+    session_token: Option<&str>,
     opts: &Options<'_>,
     date: AmzDate,
     scope: &str,
@@ -244,11 +301,11 @@ fn presign_query(
     }
     q.push_str(&format!(
         "X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential={}&X-Amz-Date={}&X-Amz-SignedHeaders={}&X-Amz-Expires={expires}",
-        encode(&format!("{}/{scope}", creds.access_key_id)),
+        encode(&format!("{access_key_id}/{scope}")),
         date.as_str(),
         encode(signed_headers),
     ));
-    if let Some(token) = creds.session_token {
+    if let Some(token) = session_token {
         q.push_str("&X-Amz-Security-Token=");
         q.push_str(&encode(token));
     }
@@ -318,9 +375,15 @@ mod tests {
         let raw = b"GET / HTTP/1.1\nHost:example.amazonaws.com\n";
         let request = Request::parse(raw).unwrap();
         let signed = sign(&request, raw, &creds, &options(None)).unwrap();
-        assert_eq!(signed.signature, "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+        assert_eq!(
+            signed.signature,
+            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+        );
         let presigned = sign(&request, raw, &creds, &options(Some(3600))).unwrap();
-        assert_eq!(presigned.signature, "e93c787ed7f371d5c6b165c1b38ede9550f4dce4144713e844b25b7192d3865d");
+        assert_eq!(
+            presigned.signature,
+            "e93c787ed7f371d5c6b165c1b38ede9550f4dce4144713e844b25b7192d3865d"
+        );
     }
 
     #[test]
@@ -336,10 +399,15 @@ mod tests {
         for presign in [None, Some(60)] {
             let signed = sign(&request, raw, &creds, &options(presign)).unwrap();
             let again = Request::parse(&signed.request).unwrap();
-            let verified = verify::<Ring>(&again, &Context::at(1_440_938_160), &mut Vec::new(), |c, token| {
-                assert_eq!(token, Some("token/with+chars="));
-                Ok(Backend::Ring.full_signing_key(&secret, c.date, c.region, c.service))
-            });
+            let verified = verify::<Ring>(
+                &again,
+                &Context::at(1_440_938_160),
+                &mut Vec::new(),
+                |c, token| {
+                    assert_eq!(token, Some("token/with+chars="));
+                    Ok(Backend::Ring.full_signing_key(&secret, c.date, c.region, c.service))
+                },
+            );
             assert!(verified.is_ok(), "{presign:?}: {verified:?}");
             assert_eq!(again.body, b"hello");
         }
@@ -355,7 +423,10 @@ mod tests {
         };
         let raw = b"GET / HTTP/1.1\nX: y\n";
         let request = Request::parse(raw).unwrap();
-        assert_eq!(sign(&request, raw, &creds, &options(None)), Err(SignError::NoHost));
+        assert_eq!(
+            sign(&request, raw, &creds, &options(None)),
+            Err(SignError::NoHost)
+        );
         let raw = b"GET / HTTP/1.1\nHost: h\n";
         let request = Request::parse(raw).unwrap();
         assert_eq!(

@@ -23,7 +23,10 @@ use super::auth::{self, AuthParams, Credential, Location};
 use super::canonical::{self, Parts, Rules};
 use super::crypto::{Crypto, SigningKey};
 use super::http::Request;
-use super::{ErrorCode, Rejection, ALGORITHM, EMPTY_SHA256_HEX, MAX_PRESIGN_EXPIRES_SECS, MAX_SKEW_SECS, UNSIGNED_PAYLOAD};
+use super::{
+    ErrorCode, Rejection, ALGORITHM, EMPTY_SHA256_HEX, MAX_PRESIGN_EXPIRES_SECS, MAX_SKEW_SECS,
+    UNSIGNED_PAYLOAD,
+};
 
 /// What the verifier knows besides the request.
 #[derive(Clone, Copy, Debug)]
@@ -66,12 +69,14 @@ pub struct Prepared<'a> {
 impl Prepared<'_> {
     /// The credential scope's parts (already validated by [`prepare`]).
     pub fn credential(&self) -> Credential<'_> {
-        Credential::parse(self.params.credential.as_str(), self.params.location).unwrap_or(Credential {
-            access_key_id: "",
-            date: "",
-            region: "",
-            service: "",
-        })
+        Credential::parse(self.params.credential.as_str(), self.params.location).unwrap_or(
+            Credential {
+                access_key_id: "",
+                date: "",
+                region: "",
+                service: "",
+            },
+        )
     }
 
     /// The session token, if the request carries one.
@@ -133,7 +138,9 @@ pub fn prepare<'a, C: Crypto>(
     check_signed_headers(request, params.signed_headers.as_str())?;
     let provided = decode_signature(params.signature.as_str())?;
 
-    let rules = ctx.rules.unwrap_or_else(|| Rules::for_service(credential.service));
+    let rules = ctx
+        .rules
+        .unwrap_or_else(|| Rules::for_service(credential.service));
     let mut body_hex = [0u8; 64];
     let payload_hash = payload_hash::<C>(request, location, rules, &mut body_hex)?;
     let string_to_sign = build::<C>(request, &params, rules, date, payload_hash, scratch)?;
@@ -192,11 +199,19 @@ pub fn build<C: Crypto>(
             "SignedHeaders names a header that the request does not have",
         )
     })?;
-    Ok(string_to_sign::<C>(date, Credential::scope_of(params.credential.as_str()), scratch))
+    Ok(string_to_sign::<C>(
+        date,
+        Credential::scope_of(params.credential.as_str()),
+        scratch,
+    ))
 }
 
 /// Build `AWS4-HMAC-SHA256\n<date>\n<scope>\n<hex sha256(canonical request)>`.
-pub fn string_to_sign<C: Crypto>(date: AmzDate, scope: &str, canonical_request: &[u8]) -> SmallVec<[u8; 192]> {
+pub fn string_to_sign<C: Crypto>(
+    date: AmzDate,
+    scope: &str,
+    canonical_request: &[u8],
+) -> SmallVec<[u8; 192]> {
     let digest = C::sha256(canonical_request);
     let mut hex_digest = [0u8; 64];
     // The buffer is exactly twice the digest's length.
@@ -235,7 +250,10 @@ fn check_scope(credential: &Credential<'_>, ctx: &Context<'_>) -> Result<(), Rej
     Ok(())
 }
 
-pub(crate) fn request_date(request: &Request<'_>, params: &AuthParams<'_>) -> Result<AmzDate, Rejection> {
+pub(crate) fn request_date(
+    request: &Request<'_>,
+    params: &AuthParams<'_>,
+) -> Result<AmzDate, Rejection> {
     if let Some(value) = &params.query_date {
         return AmzDate::parse(value.as_str()).ok_or(Rejection::new(
             ErrorCode::AuthorizationQueryParametersError,
@@ -249,10 +267,12 @@ pub(crate) fn request_date(request: &Request<'_>, params: &AuthParams<'_>) -> Re
         ));
     }
     match request.header("date") {
-        Some(value) => parse_http_date(value).map(AmzDate::from_unix).ok_or(Rejection::new(
-            ErrorCode::AccessDenied,
-            "the Date header is not an HTTP date",
-        )),
+        Some(value) => parse_http_date(value)
+            .map(AmzDate::from_unix)
+            .ok_or(Rejection::new(
+                ErrorCode::AccessDenied,
+                "the Date header is not an HTTP date",
+            )),
         None => Err(Rejection::new(
             ErrorCode::AccessDenied,
             "SigV4 requires an X-Amz-Date or Date header",
@@ -262,7 +282,10 @@ pub(crate) fn request_date(request: &Request<'_>, params: &AuthParams<'_>) -> Re
 
 fn check_time(params: &AuthParams<'_>, date: AmzDate, now: i64) -> Result<(), Rejection> {
     let Some(t) = date.unix() else {
-        return Err(Rejection::new(ErrorCode::IncompleteSignature, "X-Amz-Date names no real instant"));
+        return Err(Rejection::new(
+            ErrorCode::IncompleteSignature,
+            "X-Amz-Date names no real instant",
+        ));
     };
     match &params.expires {
         None => {
@@ -290,7 +313,10 @@ fn check_time(params: &AuthParams<'_>, date: AmzDate, now: i64) -> Result<(), Re
                 ));
             }
             if now > t + expires {
-                return Err(Rejection::new(ErrorCode::AccessDenied, "the presigned URL has expired"));
+                return Err(Rejection::new(
+                    ErrorCode::AccessDenied,
+                    "the presigned URL has expired",
+                ));
             }
         }
     }
@@ -300,7 +326,10 @@ fn check_time(params: &AuthParams<'_>, date: AmzDate, now: i64) -> Result<(), Re
 fn check_signed_headers(request: &Request<'_>, signed: &str) -> Result<(), Rejection> {
     let is_signed = |name: &str| signed.split(';').any(|s| s.eq_ignore_ascii_case(name));
     if !is_signed("host") {
-        return Err(Rejection::new(ErrorCode::AccessDenied, "the host header must be signed"));
+        return Err(Rejection::new(
+            ErrorCode::AccessDenied,
+            "the host header must be signed",
+        ));
     }
     for header in &request.headers {
         let name = header.name;
@@ -337,7 +366,9 @@ pub(crate) fn payload_hash<'a: 'o, 'o, C: Crypto>(
     match declared {
         Some(v) if v == UNSIGNED_PAYLOAD || v.starts_with("STREAMING-") => Ok(v),
         Some(v) => {
-            let valid = v.len() == 64 && v.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            let valid = v.len() == 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
             if !valid {
                 return Err(Rejection::new(
                     ErrorCode::XAmzContentSHA256Mismatch,
@@ -352,7 +383,9 @@ pub(crate) fn payload_hash<'a: 'o, 'o, C: Crypto>(
             }
             Ok(v)
         }
-        None if location == Location::Query && rules.presigned_payload_unsigned => Ok(UNSIGNED_PAYLOAD),
+        None if location == Location::Query && rules.presigned_payload_unsigned => {
+            Ok(UNSIGNED_PAYLOAD)
+        }
         None => Ok(body_hash_hex::<C>(request.body, body_hex)),
     }
 }
@@ -383,7 +416,10 @@ mod tests {
 
     fn run(raw: &str, now: i64) -> Result<(), Rejection> {
         let request = Request::parse(raw.as_bytes()).unwrap();
-        verify::<Ring>(&request, &Context::at(now), &mut Vec::new(), |c, _| Ok(key(c))).map(|_| ())
+        verify::<Ring>(&request, &Context::at(now), &mut Vec::new(), |c, _| {
+            Ok(key(c))
+        })
+        .map(|_| ())
     }
 
     #[test]
@@ -395,20 +431,32 @@ mod tests {
     fn skew_window_is_fifteen_minutes_either_side() {
         assert_eq!(run(VANILLA, NOW + 900), Ok(()));
         assert_eq!(run(VANILLA, NOW - 900), Ok(()));
-        assert_eq!(run(VANILLA, NOW + 901).unwrap_err().code, ErrorCode::RequestTimeTooSkewed);
-        assert_eq!(run(VANILLA, NOW - 901).unwrap_err().code, ErrorCode::RequestTimeTooSkewed);
+        assert_eq!(
+            run(VANILLA, NOW + 901).unwrap_err().code,
+            ErrorCode::RequestTimeTooSkewed
+        );
+        assert_eq!(
+            run(VANILLA, NOW - 901).unwrap_err().code,
+            ErrorCode::RequestTimeTooSkewed
+        );
     }
 
     #[test]
     fn a_changed_byte_is_refused() {
         let tampered = VANILLA.replace("example.amazonaws.com", "exbmple.amazonaws.com");
-        assert_eq!(run(&tampered, NOW).unwrap_err().code, ErrorCode::SignatureDoesNotMatch);
+        assert_eq!(
+            run(&tampered, NOW).unwrap_err().code,
+            ErrorCode::SignatureDoesNotMatch
+        );
     }
 
     #[test]
     fn scope_date_must_match_x_amz_date() {
         let other_day = VANILLA.replace("AKIDEXAMPLE/20150830", "AKIDEXAMPLE/20150831");
-        assert_eq!(run(&other_day, NOW).unwrap_err().code, ErrorCode::AuthorizationHeaderMalformed);
+        assert_eq!(
+            run(&other_day, NOW).unwrap_err().code,
+            ErrorCode::AuthorizationHeaderMalformed
+        );
     }
 
     #[test]
@@ -439,7 +487,10 @@ mod tests {
         // x-amz-content-sha256 may stay unsigned; the signature still matches.
         assert_eq!(run(&content, NOW), Ok(()));
         let no_host = VANILLA.replace("SignedHeaders=host;x-amz-date", "SignedHeaders=x-amz-date");
-        assert_eq!(run(&no_host, NOW).unwrap_err().code, ErrorCode::AccessDenied);
+        assert_eq!(
+            run(&no_host, NOW).unwrap_err().code,
+            ErrorCode::AccessDenied
+        );
     }
 
     #[test]
@@ -448,8 +499,14 @@ mod tests {
             "PUT /k HTTP/1.1\nHost:h\nX-Amz-Date:20150830T123600Z\nx-amz-content-sha256:{EMPTY_SHA256_HEX}\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={}\n\nbody",
             "0".repeat(64)
         );
-        assert_eq!(run(&raw, NOW).unwrap_err().code, ErrorCode::XAmzContentSHA256Mismatch);
+        assert_eq!(
+            run(&raw, NOW).unwrap_err().code,
+            ErrorCode::XAmzContentSHA256Mismatch
+        );
         let bad = raw.replace(EMPTY_SHA256_HEX, "not-a-hash");
-        assert_eq!(run(&bad, NOW).unwrap_err().code, ErrorCode::XAmzContentSHA256Mismatch);
+        assert_eq!(
+            run(&bad, NOW).unwrap_err().code,
+            ErrorCode::XAmzContentSHA256Mismatch
+        );
     }
 }

@@ -1,0 +1,4 @@
+//! sigstorm's integration tests, one module per topic.
+
+mod differential;
+mod suite;
