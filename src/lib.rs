@@ -36,6 +36,20 @@
 //! binary prints the chain once and exits 2. A refused request during a run is
 //! a measurement, never an error. Panics mark bugs only.
 
+pub mod cli;
+pub mod clock;
+pub mod control_plane;
+pub mod data_plane;
 pub mod iam;
+pub mod identity;
+pub mod loadgen;
+pub mod metrics;
+pub mod progress;
+pub mod replication;
+pub mod report;
+pub mod run;
 pub mod service;
 pub mod sigv4;
+pub mod strategy;
+pub mod summary;
+pub mod workload;

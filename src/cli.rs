@@ -1,0 +1,372 @@
+//! The command line: raw flags (clap) resolved into library calls. `run`
+//! drives a workload; `sign` and `verify` are the tools a person debugging
+//! `SignatureDoesNotMatch` reaches for.
+//!
+//! Exit codes: 0 success (for `verify`: accepted); 1 a run finished but a
+//! correctness check failed (for `verify`: rejected); 2 bad input or usage;
+//! 130 interrupted (what was measured is kept).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::comparison_table;
+use crate::run::{run_workload, Output, Overrides};
+use crate::sigv4::amz_date::AmzDate;
+use crate::sigv4::canonical::{PathRule, Rules};
+use crate::sigv4::crypto::{Backend, SecretAccessKey};
+use crate::sigv4::explain::{diagnose, Expected, Verdict};
+use crate::sigv4::http::Request;
+use crate::sigv4::sign::{sign, Credentials, Options, Payload};
+use crate::sigv4::verify::Context;
+use crate::strategy::Strategy;
+use crate::workload::Workload;
+
+/// Benchmark and load generator for SigV4 identity data planes.
+///
+/// With no command, runs the embedded default workload once per derived-key
+/// strategy (none, per-region, per-service) and prints how they compare.
+#[derive(Debug, Parser)]
+#[command(name = "sigstorm", version, about, long_about)]
+pub struct Cli {
+    /// Log diagnostics to stderr (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do (default: `run` with the embedded default workload).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a workload once per strategy, print the comparison and write
+    /// results/<run-id>/summary.json.
+    Run(RunArgs),
+    /// Sign a raw HTTP/1.1 request and print the signed request.
+    Sign(SignArgs),
+    /// Verify a signed raw HTTP/1.1 request and explain the verdict as JSON.
+    Verify(VerifyArgs),
+}
+
+/// Flags of `sigstorm run`.
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// Workload TOML file (default: the embedded workloads/default.toml).
+    pub workload: Option<PathBuf>,
+    /// Strategies to run, comma-separated (none, per-region, per-service).
+    #[arg(long, value_delimiter = ',')]
+    pub strategies: Option<Vec<Strategy>>,
+    /// Measured seconds per strategy.
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// Offered load, requests per second over all regions.
+    #[arg(long, value_name = "REQ_PER_SEC")]
+    pub rate: Option<f64>,
+    /// Seed of every random choice.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Crypto backend of signers and verifiers.
+    #[arg(long, value_enum)]
+    pub crypto: Option<CryptoArg>,
+    /// Folder for this run's files (default: results/<run-id>/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No progress line.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// A few seconds per strategy (for CI and smoke tests).
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// Crypto backend names on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum CryptoArg {
+    /// ring.
+    Ring,
+    /// RustCrypto hmac + sha2.
+    Rustcrypto,
+}
+
+impl From<CryptoArg> for Backend {
+    fn from(c: CryptoArg) -> Backend {
+        match c {
+            CryptoArg::Ring => Backend::Ring,
+            CryptoArg::Rustcrypto => Backend::RustCrypto,
+        }
+    }
+}
+
+/// Key material and clock shared by `sign` and `verify`.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// Raw HTTP/1.1 request file, or - for stdin (LF or CRLF line ends).
+    #[arg(long, value_name = "FILE")]
+    pub request: PathBuf,
+    /// The access key id.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID")]
+    pub access_key_id: String,
+    /// The secret access key (prefer the environment variable to the flag).
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub secret_access_key: String,
+    /// Session token of temporary credentials.
+    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
+    pub session_token: Option<String>,
+    /// The time to sign or verify at, YYYYMMDDTHHMMSSZ (default: now).
+    #[arg(long, value_name = "YYYYMMDDTHHMMSSZ")]
+    pub now: Option<String>,
+    /// Crypto backend.
+    #[arg(long, value_enum, default_value = "ring")]
+    pub crypto: CryptoArg,
+    /// Path rule: s3 (decode and encode once, no normalization) or normalized
+    /// (every other service). Default: from the service name.
+    #[arg(long, value_enum)]
+    pub path_rule: Option<PathRuleArg>,
+}
+
+/// Path rules on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PathRuleArg {
+    /// S3's rule.
+    S3,
+    /// Every other service's rule.
+    Normalized,
+}
+
+/// Flags of `sigstorm sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// The region of the credential scope.
+    #[arg(long)]
+    pub region: String,
+    /// The service's signing name (s3, ec2, sts, ...).
+    #[arg(long)]
+    pub service: String,
+    /// Produce a presigned URL valid for SECONDS (1 to 604800).
+    #[arg(long, value_name = "SECONDS")]
+    pub presign: Option<i64>,
+    /// How the body is covered.
+    #[arg(long, value_enum, default_value = "hash")]
+    pub payload: PayloadArg,
+    /// Print JSON with the canonical request, string to sign and signature
+    /// beside the signed request.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Payload modes on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PayloadArg {
+    /// Hash the body; send no x-amz-content-sha256.
+    Hash,
+    /// Hash the body and send it in x-amz-content-sha256 (as S3 requires).
+    HashHeader,
+    /// UNSIGNED-PAYLOAD.
+    Unsigned,
+}
+
+/// Flags of `sigstorm verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    /// Refuse a scope naming another region.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Refuse a scope naming another service.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// The canonical request your client logged, to find the first
+    /// differing line.
+    #[arg(long, value_name = "FILE")]
+    pub canonical_request: Option<PathBuf>,
+}
+
+/// Run the command line; returns the exit code.
+///
+/// # Errors
+///
+/// Bad input or a run that could not be set up (exit code 2).
+pub fn execute(cli: Cli, stop: &AtomicBool) -> Result<i32> {
+    match cli.command {
+        None => run(RunArgs::default(), stop),
+        Some(Command::Run(args)) => run(args, stop),
+        Some(Command::Sign(args)) => sign_command(args),
+        Some(Command::Verify(args)) => verify_command(args),
+    }
+}
+
+fn run(args: RunArgs, stop: &AtomicBool) -> Result<i32> {
+    let mut workload = match &args.workload {
+        Some(path) => Workload::load(path)?,
+        None => Workload::default_workload()?,
+    };
+    let overrides = Overrides {
+        strategies: args.strategies.clone(),
+        duration_s: args.duration,
+        rate_per_sec: args.rate,
+        seed: args.seed,
+        crypto: args.crypto.map(Backend::from),
+        quick: args.quick,
+    };
+    overrides.apply(&mut workload)?;
+    let output = Output {
+        results_root: PathBuf::from("results"),
+        dir: args.out.clone(),
+        quiet: args.quiet,
+    };
+    let done = run_workload(&workload, &output, stop)?;
+    print!("{}", comparison_table(&done.summary));
+    eprintln!(
+        "sigstorm: wrote {}",
+        done.dir.join("summary.json").display()
+    );
+    if stop.load(Ordering::Relaxed) {
+        eprintln!("sigstorm: interrupted; the summary holds what was measured");
+        return Ok(130);
+    }
+    let defects: u64 = done
+        .summary
+        .runs
+        .iter()
+        .map(|r| {
+            r.figures.stale_accepts + r.figures.unexpected_rejections + r.figures.unexpected_accepts
+        })
+        .sum();
+    if defects > 0 {
+        eprintln!("sigstorm: correctness check failed: {defects} stale accepts or unexpected decisions (see summary.json)");
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+fn read_request(path: &Path) -> Result<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("cannot read the request from stdin")?;
+        return Ok(buf);
+    }
+    std::fs::read(path).with_context(|| format!("cannot read the request file {}", path.display()))
+}
+
+fn now_of(keys: &KeyArgs) -> Result<i64> {
+    match &keys.now {
+        Some(s) => AmzDate::parse(s)
+            .and_then(|d| d.unix())
+            .ok_or_else(|| anyhow!("--now '{s}' is not YYYYMMDDTHHMMSSZ")),
+        None => Ok(time::OffsetDateTime::now_utc().unix_timestamp()),
+    }
+}
+
+fn rules_of(keys: &KeyArgs, service: Option<&str>) -> Option<Rules> {
+    match keys.path_rule {
+        Some(PathRuleArg::S3) => Some(Rules::for_service("s3")),
+        Some(PathRuleArg::Normalized) => Some(Rules {
+            path: PathRule::Normalized,
+            presigned_payload_unsigned: false,
+        }),
+        None => service.map(Rules::for_service),
+    }
+}
+
+fn request_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+fn sign_command(args: SignArgs) -> Result<i32> {
+    let raw = read_request(&args.keys.request)?;
+    let request =
+        Request::parse(&raw).map_err(|e| anyhow!("{}: {e}", request_name(&args.keys.request)))?;
+    let secret = SecretAccessKey::new(args.keys.secret_access_key.clone())
+        .map_err(|e| anyhow!("--secret-access-key: {e}"))?;
+    let creds = Credentials {
+        access_key_id: &args.keys.access_key_id,
+        secret: &secret,
+        session_token: args.keys.session_token.as_deref(),
+    };
+    let opts = Options {
+        region: &args.region,
+        service: &args.service,
+        time: now_of(&args.keys)?,
+        rules: rules_of(&args.keys, Some(&args.service))
+            .unwrap_or_else(|| Rules::for_service(&args.service)),
+        payload: match args.payload {
+            PayloadArg::Hash => Payload::Hash,
+            PayloadArg::HashHeader => Payload::HashHeader,
+            PayloadArg::Unsigned => Payload::Unsigned,
+        },
+        presign: args.presign,
+        backend: args.keys.crypto.into(),
+    };
+    let signed = sign(&request, &raw, &creds, &opts)
+        .map_err(|e| anyhow!("{}: {e}", request_name(&args.keys.request)))?;
+    if args.json {
+        let json = serde_json::json!({
+            "canonical_request": signed.canonical_request,
+            "string_to_sign": signed.string_to_sign,
+            "signature": signed.signature,
+            "request": String::from_utf8_lossy(&signed.request),
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        use std::io::Write;
+        std::io::stdout().write_all(&signed.request)?;
+    }
+    Ok(0)
+}
+
+fn verify_command(args: VerifyArgs) -> Result<i32> {
+    let raw = read_request(&args.keys.request)?;
+    let request = match Request::parse(&raw) {
+        Ok(r) => r,
+        Err(e) => bail!(NotARequest(format!(
+            "{}: {e}",
+            request_name(&args.keys.request)
+        ))),
+    };
+    let secret = SecretAccessKey::new(args.keys.secret_access_key.clone())
+        .map_err(|e| anyhow!("--secret-access-key: {e}"))?;
+    let client_creq = match &args.canonical_request {
+        Some(p) => Some(
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let ctx = Context {
+        now: now_of(&args.keys)?,
+        region: args.region.as_deref(),
+        service: args.service.as_deref(),
+        rules: rules_of(&args.keys, args.service.as_deref()),
+    };
+    let expected = Expected {
+        access_key_id: &args.keys.access_key_id,
+        secret: &secret,
+        session_token: args.keys.session_token.as_deref(),
+        backend: args.keys.crypto.into(),
+        canonical_request: client_creq.as_deref(),
+    };
+    let report = diagnose(&request, &ctx, &expected);
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(if report.verdict == Verdict::Accepted {
+        0
+    } else {
+        1
+    })
+}
+
+/// The input of `verify` is not an HTTP request at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotARequest(pub String);

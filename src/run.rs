@@ -1,0 +1,417 @@
+//! Running a workload: for each strategy, build the world afresh from the
+//! same seed (control plane, regions, AZ replicas), bootstrap the users and
+//! keys, start the data planes on a tokio runtime, drive the open-loop
+//! generator on its own thread, drain, and summarize. After every strategy the
+//! summary is rewritten atomically, so an interrupted run keeps what it
+//! measured.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+
+use crate::clock::{format_rfc3339_ms, SimClock};
+use crate::control_plane::{self, ControlPlane, IssuedKey};
+use crate::data_plane::{DataPlanes, Sizing};
+use crate::identity::UserId;
+use crate::loadgen::traffic::{user_policy, Factory, Mix};
+use crate::loadgen::{drive, Dispatch, GeneratorProgress, Schedule};
+use crate::metrics::Recorder;
+use crate::progress::Progress;
+use crate::replication::{run_applier, ApplySchedule, DelayModel};
+use crate::sigv4::crypto::Backend;
+use crate::strategy::Strategy;
+use crate::summary::{write_atomically, CpuSplit, Environment, RunSummary, Summary};
+use crate::workload::Workload;
+
+/// Command-line choices that override the workload.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// Strategies to run instead of the workload's.
+    pub strategies: Option<Vec<Strategy>>,
+    /// Measured seconds per strategy.
+    pub duration_s: Option<f64>,
+    /// Offered requests per second.
+    pub rate_per_sec: Option<f64>,
+    /// Seed.
+    pub seed: Option<u64>,
+    /// Crypto backend.
+    pub crypto: Option<Backend>,
+    /// A few seconds per strategy, for CI.
+    pub quick: bool,
+}
+
+impl Overrides {
+    /// Apply the overrides to `workload`.
+    ///
+    /// # Errors
+    ///
+    /// An override value out of range.
+    pub fn apply(&self, workload: &mut Workload) -> Result<()> {
+        if let Some(s) = &self.strategies {
+            if s.is_empty() {
+                bail!("--strategies needs at least one strategy");
+            }
+            workload.strategies = s.clone();
+        }
+        if self.quick {
+            workload.run.duration_s = 3.0;
+            workload.run.warmup_s = workload.run.warmup_s.min(1.0);
+            workload.run.drain_timeout_s = workload.run.drain_timeout_s.min(5.0);
+        }
+        if let Some(d) = self.duration_s {
+            if !(d > 0.0 && d <= 3600.0) {
+                bail!("--duration must be more than 0 and at most 3600 seconds, not {d}");
+            }
+            workload.run.duration_s = d;
+        }
+        if let Some(r) = self.rate_per_sec {
+            if !(r > 0.0 && r <= 10_000_000.0) {
+                bail!(
+                    "--rate must be more than 0 and at most 10000000 requests per second, not {r}"
+                );
+            }
+            workload.load.rate_per_sec = r;
+        }
+        if let Some(seed) = self.seed {
+            workload.seed = seed;
+        }
+        if let Some(c) = self.crypto {
+            workload.crypto = c;
+        }
+        Ok(())
+    }
+}
+
+/// Where and how to report.
+#[derive(Clone, Debug)]
+pub struct Output {
+    /// The folder run folders are created in (`results/`), unless `dir` is set.
+    pub results_root: PathBuf,
+    /// An explicit folder for this run.
+    pub dir: Option<PathBuf>,
+    /// No progress line.
+    pub quiet: bool,
+}
+
+/// The result of running a workload.
+pub struct Completed {
+    /// The summary, as written.
+    pub summary: Summary,
+    /// The folder holding `summary.json`.
+    pub dir: PathBuf,
+}
+
+/// Run `workload` once per strategy and write `summary.json`; `stop` ends the
+/// run early (an interrupt), keeping what was measured.
+///
+/// # Errors
+///
+/// Setup problems only (a folder that cannot be written, a world that cannot
+/// be built); failed requests are measurements, not errors.
+pub fn run_workload(workload: &Workload, output: &Output, stop: &AtomicBool) -> Result<Completed> {
+    let started_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let run_id = run_id(&workload.name, started_ms);
+    let dir = match &output.dir {
+        Some(d) => d.clone(),
+        None => unique_dir(&output.results_root, &run_id),
+    };
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the results folder {}", dir.display()))?;
+    let mut summary = Summary {
+        sigstorm_version: format!("sigstorm {}", env!("CARGO_PKG_VERSION")),
+        run_id: dir
+            .file_name()
+            .map_or(run_id.clone(), |n| n.to_string_lossy().into_owned()),
+        workload: workload.clone(),
+        seed: workload.seed,
+        environment: Environment::detect(),
+        started_at: format_rfc3339_ms(started_ms),
+        complete: false,
+        runs: Vec::new(),
+    };
+    let path = dir.join("summary.json");
+    let strategies = workload.strategies();
+    for (i, strategy) in strategies.iter().enumerate() {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let progress = Progress::new(output.quiet, strategy.name(), i + 1, strategies.len());
+        let run = run_strategy(workload, *strategy, &progress, stop)?;
+        summary.runs.push(run);
+        summary.complete =
+            summary.runs.len() == strategies.len() && !summary.runs.iter().any(|r| r.interrupted);
+        save(&path, &summary)?;
+    }
+    save(&path, &summary)?;
+    Ok(Completed { summary, dir })
+}
+
+fn save(path: &Path, summary: &Summary) -> Result<()> {
+    let json = serde_json::to_vec_pretty(summary).context("cannot serialize the summary")?;
+    write_atomically(path, &json).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Build the world of `workload`, run `strategy` on it, and summarize.
+///
+/// # Errors
+///
+/// When the world cannot be built.
+pub fn run_strategy(
+    workload: &Workload,
+    strategy: Strategy,
+    progress: &Progress,
+    stop: &AtomicBool,
+) -> Result<RunSummary> {
+    let clock = SimClock::starting_at(workload.clock_start_ms());
+    let world = World::build(workload, strategy, clock.clone())?;
+    let regions: Vec<(String, f64)> = workload
+        .regions
+        .iter()
+        .map(|r| (r.name.clone(), workload.rtt_ms(r)))
+        .collect();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workload.data_plane.workers)
+        .thread_name("data-plane")
+        .enable_time()
+        .build()
+        .context("cannot start the data-plane runtime")?;
+    world.start_replication(&runtime, workload, &clock);
+
+    let cpu_start = cpu_time::ProcessTime::now();
+    let wall_start = Instant::now();
+    let start = wall_start + Duration::from_millis(50);
+    let warmup = Duration::from_secs_f64(workload.run.warmup_s);
+    let window = Duration::from_secs_f64(workload.run.duration_s);
+    let recorder = Arc::new(Recorder::new(
+        regions.len(),
+        start + warmup,
+        start + warmup + window,
+    ));
+    let dispatch = Dispatch {
+        runtime: runtime.handle().clone(),
+        planes: world.planes.clone(),
+        recorder: recorder.clone(),
+        in_flight: Arc::new((0..regions.len()).map(|_| AtomicUsize::new(0)).collect()),
+        max_in_flight: workload.load.max_in_flight,
+        total_in_flight: Arc::new(AtomicUsize::new(0)),
+    };
+    let schedule = Schedule::new(
+        start,
+        workload.load.rate_per_sec,
+        workload.load.arrival,
+        workload.seed,
+    );
+    let factory = Factory::new(
+        mix(workload),
+        world.clients.clone(),
+        workload.crypto,
+        workload.seed ^ 0x5167,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let generator_progress = GeneratorProgress::default();
+
+    let end = start + warmup + window;
+    let report = std::thread::scope(|scope| {
+        let generator = std::thread::Builder::new()
+            .name("generator".into())
+            .spawn_scoped(scope, || {
+                drive(
+                    schedule,
+                    factory,
+                    &dispatch,
+                    &clock,
+                    end,
+                    stop,
+                    &generator_progress,
+                )
+            })
+            .context("cannot start the generator thread")?;
+        while !generator.is_finished() {
+            std::thread::sleep(Duration::from_millis(100));
+            progress.tick(&recorder, start, warmup, window, &generator_progress);
+        }
+        generator
+            .join()
+            .map_err(|_| anyhow::anyhow!("the generator thread panicked"))
+    })?;
+
+    // Drain: wait for answers to requests still in flight, up to the timeout.
+    let drain_deadline = Instant::now() + Duration::from_secs_f64(workload.run.drain_timeout_s);
+    while dispatch.total_in_flight.load(Ordering::Acquire) > 0 && Instant::now() < drain_deadline {
+        std::thread::sleep(Duration::from_millis(5));
+        progress.tick(&recorder, start, warmup, window, &generator_progress);
+    }
+    for (region, count) in dispatch.in_flight.iter().enumerate() {
+        recorder.record_unfinished(region, count.load(Ordering::Acquire) as u64);
+    }
+    let cpu_total = cpu_start.elapsed().as_secs_f64();
+    let wall_s = wall_start.elapsed().as_secs_f64();
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    progress.finish();
+
+    let figures = recorder.finish();
+    let measured_s = if report.interrupted {
+        Instant::now()
+            .min(end)
+            .saturating_duration_since(start + warmup)
+            .as_secs_f64()
+            .min(window.as_secs_f64())
+    } else {
+        window.as_secs_f64()
+    };
+    let cpu = CpuSplit {
+        wall_s,
+        generator_s: report.cpu_s,
+        generator_spin_s: report.spin_s,
+        data_plane_s: (cpu_total - report.cpu_s).max(0.0),
+        data_plane_threads: workload.data_plane.workers,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    Ok(RunSummary::new(
+        strategy,
+        workload.crypto.name(),
+        &figures,
+        &regions,
+        measured_s,
+        &report,
+        cpu,
+    ))
+}
+
+/// The world of one strategy run: control plane, data planes, and the key
+/// pairs the clients were given.
+pub struct World {
+    /// The data planes (which hold the control plane).
+    pub planes: Arc<DataPlanes>,
+    /// The clients' key pairs, in creation order.
+    pub clients: Vec<IssuedKey>,
+}
+
+impl World {
+    /// Build the world of `workload` and bootstrap its users, keys and
+    /// policies; every region starts from the control plane's snapshot.
+    ///
+    /// # Errors
+    ///
+    /// When a control-plane write fails (a bug in the workload's sizing).
+    pub fn build(workload: &Workload, strategy: Strategy, clock: SimClock) -> Result<World> {
+        let cp = Arc::new(ControlPlane::new(
+            control_plane::Settings {
+                home_region: workload.control_plane.home_region.clone(),
+                regions: workload.regions.iter().map(|r| r.name.clone()).collect(),
+                account_id: workload.principals.account_id.clone(),
+                backend: workload.crypto,
+                workers: workload.control_plane.workers,
+                service_time: Duration::from_secs_f64(
+                    workload.control_plane.service_time_ms / 1000.0,
+                ),
+                max_queue: workload.control_plane.max_queue,
+                push_ahead_s: workload.control_plane.push_ahead_s,
+                seed: workload.seed,
+            },
+            clock.clone(),
+        ));
+        let policy = user_policy(&workload.principals.account_id);
+        let mut users: Vec<UserId> = Vec::with_capacity(workload.principals.users);
+        for i in 0..workload.principals.users {
+            let user = cp.create_user(&format!("user-{i:06}"))?;
+            users.push(user);
+        }
+        cp.put_user_policy_bulk(&users, "sigstorm-default", &policy)?;
+        let clients = cp.create_access_keys_bulk(&users, workload.principals.keys_per_user)?;
+        let regions: Vec<(String, Duration)> = workload
+            .regions
+            .iter()
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    Duration::from_secs_f64(workload.rtt_ms(r) / 1000.0),
+                )
+            })
+            .collect();
+        let sizing = Sizing {
+            azs: workload.data_plane.azs,
+            az_concurrency: workload.data_plane.az_concurrency,
+            cache_capacity: workload.data_plane.cache_capacity,
+        };
+        let planes = Arc::new(DataPlanes::new(
+            &regions,
+            &sizing,
+            strategy,
+            workload.crypto,
+            clock,
+            cp,
+        ));
+        Ok(World { planes, clients })
+    }
+
+    /// Start one replication applier per AZ replica on `runtime`.
+    pub fn start_replication(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        workload: &Workload,
+        clock: &SimClock,
+    ) {
+        let log = self.planes.control_plane().log();
+        let rep = &workload.replication;
+        for (r, region) in self.planes.regions.iter().enumerate() {
+            for (a, az) in region.azs.iter().enumerate() {
+                let schedule = ApplySchedule::new(
+                    DelayModel::lognormal(rep.delay_median_ms, rep.delay_p99_ms),
+                    rep.apply_rate_per_sec,
+                    workload.seed ^ ((r as u64) << 8 | a as u64),
+                );
+                runtime.spawn(run_applier(
+                    log.clone(),
+                    az.replica.clone(),
+                    schedule,
+                    clock.clone(),
+                ));
+            }
+        }
+    }
+}
+
+fn mix(workload: &Workload) -> Mix {
+    let t = &workload.traffic;
+    Mix {
+        region_weights: workload.regions.iter().map(|r| r.weight).collect(),
+        region_names: workload.regions.iter().map(|r| r.name.clone()).collect(),
+        services: workload.services.iter().map(|(s, w)| (*s, *w)).collect(),
+        presigned_share: t.presigned_share,
+        wrong_secret: t.wrong_secret_share,
+        unknown_key: t.unknown_key_share,
+        skewed_clock: t.skewed_clock_share,
+        policy_denied: t.policy_denied_share,
+        zipf_exponent: workload.principals.zipf_exponent,
+        account_id: workload.principals.account_id.clone(),
+    }
+}
+
+fn run_id(name: &str, unix_ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix_ms / 1000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}-{name}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+fn unique_dir(root: &Path, run_id: &str) -> PathBuf {
+    let mut dir = root.join(run_id);
+    let mut n = 2;
+    while dir.exists() {
+        dir = root.join(format!("{run_id}-{n}"));
+        n += 1;
+    }
+    dir
+}

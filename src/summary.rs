@@ -1,0 +1,405 @@
+//! `summary.json`: the machine-readable result of a run, its environment, and
+//! writing it atomically (a temporary file renamed into place), so a reader
+//! never sees half a file and an interrupted run keeps what it measured. The
+//! schema is committed as `schemas/summary.schema.json`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::data_plane::Outcome;
+use crate::loadgen::GeneratorReport;
+use crate::metrics::{Figures, RegionFigures};
+use crate::strategy::Strategy;
+use crate::workload::Workload;
+
+/// The whole summary of a run of a workload.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// The tool and its version.
+    pub sigstorm_version: String,
+    /// The run's id (its folder's name).
+    pub run_id: String,
+    /// The workload as run (after command-line overrides).
+    pub workload: Workload,
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// Where it ran.
+    pub environment: Environment,
+    /// Real UTC time the run started, RFC 3339.
+    pub started_at: String,
+    /// Whether every strategy ran to the end.
+    pub complete: bool,
+    /// One entry per strategy, in run order.
+    pub runs: Vec<RunSummary>,
+}
+
+/// The machine and build.
+#[derive(Clone, Debug, Serialize)]
+pub struct Environment {
+    /// CPU model.
+    pub cpu: String,
+    /// Logical cores available to the process.
+    pub cores: usize,
+    /// The compiler that built sigstorm.
+    pub rustc: String,
+    /// The git commit of the working tree (`-dirty` when it had changes).
+    pub git_commit: String,
+    /// Operating system and architecture.
+    pub os: String,
+    /// Build profile (`release` or `debug`).
+    pub profile: String,
+}
+
+/// Latency percentiles, microseconds.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+/// Generator lateness percentiles, microseconds.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Lateness {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+/// Cache figures of the `per-service` strategy (zero for the others).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct CacheSummary {
+    /// Lookups that found the signing key.
+    pub hits: u64,
+    /// Lookups that derived it.
+    pub misses: u64,
+    /// hits / (hits + misses), or 0 with no lookup.
+    pub hit_ratio: f64,
+}
+
+/// How the CPU was split between the load generator and the data planes.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct CpuSplit {
+    /// Wall-clock seconds of the run (warm-up and drain included).
+    pub wall_s: f64,
+    /// CPU seconds of the generator thread (signing, pacing, dispatch).
+    pub generator_s: f64,
+    /// Of which spent spinning (yielding) before intended starts.
+    pub generator_spin_s: f64,
+    /// CPU seconds of everything else in the process: the data planes, the
+    /// control plane, the recorder.
+    pub data_plane_s: f64,
+    /// Threads the data planes ran on.
+    pub data_plane_threads: usize,
+    /// Logical cores of the machine.
+    pub cores: usize,
+}
+
+/// Figures of one region or of a whole strategy run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measured {
+    /// Requests offered per second in the measured window.
+    pub offered_rps: f64,
+    /// Responses per second that arrived within the window.
+    pub achieved_rps: f64,
+    /// Requests intended within the window (sent or shed).
+    pub requests: u64,
+    /// Requests shed by the in-flight bound.
+    pub shed: u64,
+    /// Latency from intended start to response.
+    pub latency_us: Percentiles,
+    /// Counts per outcome: `allowed`, `denied` (explicit + implicit),
+    /// `denied_explicit`, `denied_implicit`, `bad_request`, and each of AWS's
+    /// rejection codes.
+    pub outcomes: BTreeMap<String, u64>,
+    /// Legitimate requests refused although their AZ's applied state allowed
+    /// them.
+    pub unexpected_rejections: u64,
+    /// Requests built to be refused that were allowed.
+    pub unexpected_accepts: u64,
+    /// Cache figures.
+    pub cache: CacheSummary,
+    /// HMAC-SHA256 computations on the verifying side, derivations included.
+    pub hmacs: u64,
+    /// HMACs per response.
+    pub hmacs_per_request: f64,
+    /// Calls to the control plane.
+    pub control_plane_calls: u64,
+    /// Allowed requests whose AZ had applied a revocation or deny: must be 0.
+    pub stale_accepts: u64,
+    /// Requests still unanswered when the drain timed out.
+    pub unfinished: u64,
+}
+
+/// One region's figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct RegionSummary {
+    /// Region code.
+    pub region: String,
+    /// Simulated round trip to the home region, milliseconds.
+    pub rtt_ms: f64,
+    /// Its figures.
+    #[serde(flatten)]
+    pub figures: Measured,
+}
+
+/// One strategy's run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// Crypto backend.
+    pub crypto: String,
+    /// Measured window, seconds.
+    pub duration_s: f64,
+    /// Whether an interrupt cut the run short.
+    pub interrupted: bool,
+    /// The figures over all regions.
+    #[serde(flatten)]
+    pub figures: Measured,
+    /// Service time (actual start to response), microseconds.
+    pub service_time_us: Percentiles,
+    /// Generator lateness (actual start minus intended start), microseconds.
+    pub generator_lateness_us: Lateness,
+    /// How the CPU was split.
+    pub cpu: CpuSplit,
+    /// Per region.
+    pub regions: Vec<RegionSummary>,
+}
+
+fn us(h: &Histogram<u64>, q: f64) -> f64 {
+    if h.is_empty() {
+        return 0.0;
+    }
+    let ns = if q >= 1.0 {
+        h.max()
+    } else {
+        h.value_at_quantile(q)
+    };
+    ns as f64 / 1000.0
+}
+
+/// Percentiles of a nanosecond histogram, in microseconds.
+pub fn percentiles(h: &Histogram<u64>) -> Percentiles {
+    Percentiles {
+        p50: us(h, 0.5),
+        p90: us(h, 0.9),
+        p99: us(h, 0.99),
+        p999: us(h, 0.999),
+        max: us(h, 1.0),
+    }
+}
+
+impl Measured {
+    /// Summarize `f` over a window of `window_s` seconds.
+    pub fn from_figures(f: &RegionFigures, window_s: f64) -> Measured {
+        let mut outcomes = BTreeMap::new();
+        for i in 0..Outcome::COUNT {
+            if let Some(o) = Outcome::from_index(i) {
+                outcomes.insert(o.name().to_string(), f.outcomes[i]);
+            }
+        }
+        let denied = f.count(Outcome::DeniedExplicit) + f.count(Outcome::DeniedImplicit);
+        outcomes.insert("denied".to_string(), denied);
+        let lookups = f.cache_hits + f.cache_misses;
+        let responses = f.responses();
+        Measured {
+            offered_rps: rate(f.offered, window_s),
+            achieved_rps: rate(f.completed_in_window, window_s),
+            requests: f.offered,
+            shed: f.shed,
+            latency_us: percentiles(&f.latency),
+            outcomes,
+            unexpected_rejections: f.unexpected_rejections,
+            unexpected_accepts: f.unexpected_accepts,
+            cache: CacheSummary {
+                hits: f.cache_hits,
+                misses: f.cache_misses,
+                hit_ratio: if lookups == 0 {
+                    0.0
+                } else {
+                    f.cache_hits as f64 / lookups as f64
+                },
+            },
+            hmacs: f.hmacs,
+            hmacs_per_request: if responses == 0 {
+                0.0
+            } else {
+                f.hmacs as f64 / responses as f64
+            },
+            control_plane_calls: f.control_plane_calls,
+            stale_accepts: f.stale_accepts,
+            unfinished: f.unfinished,
+        }
+    }
+}
+
+fn rate(count: u64, window_s: f64) -> f64 {
+    if window_s <= 0.0 {
+        0.0
+    } else {
+        (count as f64 / window_s * 10.0).round() / 10.0
+    }
+}
+
+impl RunSummary {
+    /// Summarize one strategy's figures.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        strategy: Strategy,
+        crypto: &str,
+        figures: &Figures,
+        regions: &[(String, f64)],
+        window_s: f64,
+        generator: &GeneratorReport,
+        cpu: CpuSplit,
+    ) -> RunSummary {
+        RunSummary {
+            strategy,
+            crypto: crypto.to_string(),
+            duration_s: window_s,
+            interrupted: generator.interrupted,
+            figures: Measured::from_figures(&figures.total, window_s),
+            service_time_us: percentiles(&figures.service_time),
+            generator_lateness_us: Lateness {
+                p50: us(&figures.lateness, 0.5),
+                p99: us(&figures.lateness, 0.99),
+                max: us(&figures.lateness, 1.0),
+            },
+            cpu,
+            regions: regions
+                .iter()
+                .zip(&figures.regions)
+                .map(|((name, rtt_ms), f)| RegionSummary {
+                    region: name.clone(),
+                    rtt_ms: *rtt_ms,
+                    figures: Measured::from_figures(f, window_s),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Environment {
+    /// Describe this machine and build.
+    pub fn detect() -> Environment {
+        Environment {
+            cpu: cpu_model(),
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            rustc: env!("SIGSTORM_RUSTC").to_string(),
+            git_commit: git_commit(),
+            os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            profile: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            }
+            .to_string(),
+        }
+    }
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+fn git_commit() -> String {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "--short=12", "HEAD"]) {
+        Some(commit) => {
+            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{commit}-dirty")
+            } else {
+                commit
+            }
+        }
+        None => option_env!("SIGSTORM_GIT_COMMIT")
+            .unwrap_or("unknown")
+            .to_string(),
+    }
+}
+
+/// Write `contents` to `path` atomically: a temporary file in the same folder,
+/// flushed to disk, then renamed over `path`.
+///
+/// # Errors
+///
+/// Any I/O error, with the path.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp: PathBuf = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_whole_file() {
+        let dir = std::env::temp_dir().join(format!("sigstorm-atomic-{}", std::process::id()));
+        let path = dir.join("summary.json");
+        write_atomically(&path, b"{\"a\":1}").unwrap();
+        write_atomically(&path, b"{\"b\":2}").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"b\":2}");
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .collect();
+        assert_eq!(leftovers.len(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn percentiles_come_from_the_histogram() {
+        let mut h = crate::metrics::histogram();
+        for ns in 1..=1000u64 {
+            h.record(ns * 1000).unwrap();
+        }
+        let p = percentiles(&h);
+        assert!((p.p50 - 500.0).abs() <= 1.0, "{p:?}");
+        assert!((p.p99 - 990.0).abs() <= 1.0, "{p:?}");
+        assert!((p.max - 1000.0).abs() <= 1.0, "{p:?}");
+    }
+}
