@@ -44,7 +44,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a workload once per strategy, print the comparison and write
-    /// results/<run-id>/summary.json.
+    /// results/RUN-ID/summary.json.
     Run(RunArgs),
     /// Sign a raw HTTP/1.1 request and print the signed request.
     Sign(SignArgs),
@@ -72,7 +72,7 @@ pub struct RunArgs {
     /// Crypto backend of signers and verifiers.
     #[arg(long, value_enum)]
     pub crypto: Option<CryptoArg>,
-    /// Folder for this run's files (default: results/<run-id>/).
+    /// Folder for this run's files (default: results/RUN-ID/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// No progress line.

@@ -3,7 +3,7 @@
 //! It drives real AWS Signature Version 4 signed requests at in-process
 //! regional data planes that authenticate and authorize them, to compare
 //! derived-key strategies (`none`, `per-region`, `per-service`) by throughput,
-//! tail latency and correctness. See `README.md` and `MODEL.md`.
+//! tail latency and correctness. See `README.md` and `docs/MODEL.md`.
 //!
 //! # Glossary
 //!

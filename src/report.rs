@@ -96,12 +96,13 @@ pub fn comparison_table(summary: &Summary) -> String {
         let c = &r.cpu;
         let _ = writeln!(
             out,
-            "cpu {:<11} generator {:.1}s (of which spinning {:.1}s), data planes {:.1}s on {} threads, {:.1}s wall, {} cores{}{}",
+            "cpu {:<11} generator {:.1}s (of which spinning {:.1}s), data planes {:.1}s on {} thread{}, {:.1}s wall, {} cores{}{}",
             r.strategy.name(),
             c.generator_s,
             c.generator_spin_s,
             c.data_plane_s,
             c.data_plane_threads,
+            if c.data_plane_threads == 1 { "" } else { "s" },
             c.wall_s,
             c.cores,
             if r.figures.shed > 0 { format!(", {} shed", r.figures.shed) } else { String::new() },

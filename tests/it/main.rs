@@ -1,4 +1,5 @@
 //! sigstorm's integration tests, one module per topic.
 
 mod differential;
+mod runs;
 mod suite;
