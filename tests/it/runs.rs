@@ -248,7 +248,7 @@ fn an_interrupted_run_keeps_what_it_measured() {
     let slow = WORKLOAD.replace("duration_s = 1.5", "duration_s = 30");
     let workload = write_workload(&dir, &slow);
     let out = dir.join("run");
-    let mut child = sigstorm()
+    let child = sigstorm()
         .args([
             "run",
             workload.to_str().unwrap(),
