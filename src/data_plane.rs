@@ -558,3 +558,270 @@ fn policy_decision(store: &ReplicaStore, user: UserId, target: &Target) -> Polic
         None => PolicyDecision::ImplicitDeny,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control_plane::{IssuedKey, Settings};
+    use crate::sigv4::amz_date::AmzDate;
+    use crate::sigv4::canonical::Rules;
+    use crate::sigv4::sign::{sign, Credentials, Options, Payload};
+
+    const NOW_MS: i64 = 1_780_315_200_000; // 2026-06-01T12:00:00Z
+
+    struct Fixture {
+        planes: DataPlanes,
+        key: IssuedKey,
+        clock: SimClock,
+    }
+
+    fn fixture(strategy: Strategy) -> Fixture {
+        fixture_with(strategy, Duration::ZERO, 100)
+    }
+
+    fn fixture_with(strategy: Strategy, service_time: Duration, max_queue: usize) -> Fixture {
+        let clock = SimClock::manual(NOW_MS);
+        let cp = Arc::new(ControlPlane::new(
+            Settings {
+                home_region: "us-east-1".into(),
+                regions: vec!["us-east-1".into(), "eu-north-1".into()],
+                account_id: "123456789012".into(),
+                backend: Backend::Ring,
+                workers: 2,
+                service_time,
+                max_queue,
+                push_ahead_s: 3600.0,
+                seed: 3,
+            },
+            clock.clone(),
+        ));
+        let user = cp.create_user("alice").unwrap();
+        cp.put_user_policy(
+            user,
+            "p",
+            &crate::loadgen::traffic::user_policy("123456789012"),
+        )
+        .unwrap();
+        let key = cp.create_access_key(user).unwrap();
+        let regions = [
+            ("us-east-1".to_string(), Duration::from_millis(1)),
+            ("eu-north-1".to_string(), Duration::from_millis(2)),
+        ];
+        let sizing = Sizing {
+            azs: 3,
+            az_concurrency: 1024,
+            cache_capacity: 1000,
+        };
+        let planes = DataPlanes::new(
+            &regions,
+            &sizing,
+            strategy,
+            Backend::Ring,
+            clock.clone(),
+            cp,
+        );
+        Fixture { planes, key, clock }
+    }
+
+    fn signed_get(f: &Fixture, secret: Option<&str>) -> Vec<u8> {
+        let raw = b"GET /objects/a.dat HTTP/1.1\r\nHost: sigstorm-data.s3.eu-north-1.amazonaws.com\r\n\r\n";
+        let request = Request::parse(raw).unwrap();
+        let secret = match secret {
+            Some(s) => crate::sigv4::crypto::SecretAccessKey::new(s).unwrap(),
+            None => f.key.secret.clone(),
+        };
+        let creds = Credentials {
+            access_key_id: f.key.access_key_id.as_str(),
+            secret: &secret,
+            session_token: None,
+        };
+        let opts = Options {
+            region: "eu-north-1",
+            service: "s3",
+            time: f.clock.now_secs(),
+            rules: Rules::for_service("s3"),
+            payload: Payload::HashHeader,
+            presign: None,
+            backend: Backend::Ring,
+        };
+        sign(&request, raw, &creds, &opts).unwrap().request
+    }
+
+    fn handle(f: &Fixture, raw: &[u8], seq: u64) -> Decision {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(f.planes.handle(1, Service::S3, raw, seq))
+    }
+
+    #[test]
+    fn each_strategy_allows_and_counts_its_hmacs() {
+        for (strategy, hmacs, cp_call) in [
+            (Strategy::None, 5, true),
+            (Strategy::PerRegion, 3, false),
+            (Strategy::PerService, 3, false),
+        ] {
+            let f = fixture(strategy);
+            let d = handle(&f, &signed_get(&f, None), 0);
+            assert_eq!(d.outcome, Outcome::Allowed, "{strategy}");
+            assert_eq!(
+                (d.hmacs, d.control_plane_call),
+                (hmacs, cp_call),
+                "{strategy}"
+            );
+            assert!(d.state_allows && !d.stale_accept, "{strategy}");
+        }
+    }
+
+    #[test]
+    fn per_service_hits_after_the_first_request_per_az() {
+        let f = fixture(Strategy::PerService);
+        let raw = signed_get(&f, None);
+        // seq 0 and 3 land on the same AZ replica (of three).
+        assert_eq!(handle(&f, &raw, 0).cache, CacheUse::Miss);
+        let again = handle(&f, &raw, 3);
+        assert_eq!(
+            (again.cache, again.hmacs, again.outcome),
+            (CacheUse::Hit, 1, Outcome::Allowed)
+        );
+        assert_eq!(
+            handle(&f, &raw, 1).cache,
+            CacheUse::Miss,
+            "another AZ replica has its own cache"
+        );
+    }
+
+    #[test]
+    fn wrong_secret_is_refused_under_every_strategy() {
+        for strategy in Strategy::ALL {
+            let f = fixture(strategy);
+            let d = handle(&f, &signed_get(&f, Some("not-the-secret")), 0);
+            assert_eq!(
+                d.outcome,
+                Outcome::Rejected(ErrorCode::SignatureDoesNotMatch),
+                "{strategy}"
+            );
+            assert!(
+                d.state_allows,
+                "the key is active: refusing it is right only because the signature is wrong"
+            );
+        }
+    }
+
+    #[test]
+    fn a_revoked_key_is_refused_whatever_the_cache_holds() {
+        for strategy in Strategy::ALL {
+            let f = fixture(strategy);
+            let raw = signed_get(&f, None);
+            for seq in 0..3 {
+                assert_eq!(handle(&f, &raw, seq).outcome, Outcome::Allowed);
+            }
+            let cp = f.planes.control_plane();
+            cp.set_access_key_status(f.key.access_key_id, KeyStatus::Inactive)
+                .unwrap();
+            let entry = cp.log().get(cp.log().head()).unwrap();
+            for az in &f.planes.regions[1].azs {
+                assert!(az.replica.apply(&entry));
+            }
+            for seq in 0..3 {
+                let d = handle(&f, &raw, seq);
+                assert_eq!(
+                    d.outcome,
+                    Outcome::Rejected(ErrorCode::InvalidAccessKeyId),
+                    "{strategy}"
+                );
+                assert!(!d.stale_accept);
+            }
+        }
+    }
+
+    #[test]
+    fn concurrent_misses_for_one_key_are_derived_once() {
+        let f = Arc::new(fixture(Strategy::PerService));
+        let raw = Arc::new(signed_get(&f, None));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (f, raw) = (f.clone(), raw.clone());
+                std::thread::spawn(move || handle(&f, &raw, 0))
+            })
+            .collect();
+        let decisions: Vec<Decision> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert!(decisions.iter().all(|d| d.outcome == Outcome::Allowed));
+        let derived: u32 = decisions.iter().map(|d| d.hmacs - 1).sum();
+        assert_eq!(
+            derived, 2,
+            "exactly one request derived kService and kSigning"
+        );
+    }
+
+    #[test]
+    fn the_scope_date_must_have_a_replicated_key() {
+        let f = fixture(Strategy::PerRegion);
+        // Sign and verify two days later: the region holds only today's key.
+        f.clock.advance(Duration::from_secs(2 * 86_400));
+        let d = handle(&f, &signed_get(&f, None), 0);
+        assert_eq!(d.outcome, Outcome::Rejected(ErrorCode::ServiceUnavailable));
+        assert_eq!(AmzDate::from_unix(f.clock.now_secs()).date(), "20260603");
+    }
+
+    #[test]
+    fn a_full_control_plane_queue_is_service_unavailable() {
+        let f = fixture_with(Strategy::None, Duration::from_millis(20), 100);
+        let raw = signed_get(&f, None);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_time()
+            .build()
+            .unwrap();
+        // 2 workers busy 20 ms per call and a queue of 100: of 300 concurrent
+        // calls, those beyond the queue are refused at once.
+        let planes = &f.planes;
+        let decisions = rt.block_on(async {
+            let calls = (0..300).map(|i| planes.handle(1, Service::S3, &raw, i));
+            futures_join_all(calls).await
+        });
+        let refused = decisions
+            .iter()
+            .filter(|d| d.outcome == Outcome::Rejected(ErrorCode::ServiceUnavailable))
+            .count();
+        let allowed = decisions
+            .iter()
+            .filter(|d| d.outcome == Outcome::Allowed)
+            .count();
+        assert!(
+            (190..=200).contains(&refused),
+            "refused {refused} allowed {allowed}"
+        );
+        assert_eq!(refused + allowed, 300);
+    }
+
+    /// Await every future concurrently on the current task.
+    async fn futures_join_all<F: std::future::Future>(
+        futures: impl Iterator<Item = F>,
+    ) -> Vec<F::Output> {
+        let mut set = Vec::new();
+        for f in futures {
+            set.push(Box::pin(f));
+        }
+        let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (i, f) in set.iter_mut().enumerate() {
+                if out[i].is_none() {
+                    match f.as_mut().poll(cx) {
+                        std::task::Poll::Ready(v) => out[i] = Some(v),
+                        std::task::Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        out.into_iter().map(|o| o.unwrap()).collect()
+    }
+}
