@@ -6,7 +6,7 @@
 //! correctness check failed (for `verify`: rejected); 2 bad input or usage;
 //! 130 interrupted (what was measured is kept).
 
-use std::io::Read;
+use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -25,12 +25,23 @@ use crate::sigv4::verify::Context;
 use crate::strategy::Strategy;
 use crate::workload::Workload;
 
+const AFTER_HELP: &str = "\
+Examples:
+  sigstorm                                   the default workload, all three strategies
+  sigstorm run workloads/default.toml --strategies per-region,per-service --rate 5000
+  sigstorm run --quick --out /tmp/smoke      a few seconds per strategy
+  sigstorm verify --request signed.txt --access-key-id AKID   (secret: AWS_SECRET_ACCESS_KEY)
+
+Exit status: 0 success (verify: accepted); 1 a correctness check failed (verify: rejected);
+2 bad input or usage; 130 interrupted (what was measured is kept in summary.json).
+Workload fields: workloads/README.md. The printed table: README.md, \"How to read it\".";
+
 /// Benchmark and load generator for SigV4 identity data planes.
 ///
 /// With no command, runs the embedded default workload once per derived-key
 /// strategy (none, per-region, per-service) and prints how they compare.
 #[derive(Debug, Parser)]
-#[command(name = "sigstorm", version, about, long_about)]
+#[command(name = "sigstorm", version, about, long_about, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Log diagnostics to stderr (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -222,7 +233,7 @@ fn run(args: RunArgs, stop: &AtomicBool) -> Result<i32> {
         quiet: args.quiet,
     };
     let done = run_workload(&workload, &output, stop)?;
-    print!("{}", comparison_table(&done.summary));
+    emit(comparison_table(&done.summary).as_bytes())?;
     eprintln!(
         "sigstorm: wrote {}",
         done.dir.join("summary.json").display()
@@ -244,6 +255,17 @@ fn run(args: RunArgs, stop: &AtomicBool) -> Result<i32> {
         return Ok(1);
     }
     Ok(0)
+}
+
+/// Write results to stdout. A reader that has gone away (`sigstorm verify ...
+/// | head -1`) is not an error: the exit code still carries the verdict, and
+/// `println!` would panic instead.
+fn emit(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
 }
 
 fn read_request(path: &Path) -> Result<Vec<u8>> {
@@ -319,10 +341,9 @@ fn sign_command(args: SignArgs) -> Result<i32> {
             "signature": signed.signature,
             "request": String::from_utf8_lossy(&signed.request),
         });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        emit(format!("{}\n", serde_json::to_string_pretty(&json)?).as_bytes())?;
     } else {
-        use std::io::Write;
-        std::io::stdout().write_all(&signed.request)?;
+        emit(&signed.request)?;
     }
     Ok(0)
 }
@@ -358,7 +379,7 @@ fn verify_command(args: VerifyArgs) -> Result<i32> {
         canonical_request: client_creq.as_deref(),
     };
     let report = diagnose(&request, &ctx, &expected);
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    emit(format!("{}\n", serde_json::to_string_pretty(&report)?).as_bytes())?;
     Ok(if report.verdict == Verdict::Accepted {
         0
     } else {
