@@ -20,6 +20,25 @@ use crate::strategy::Strategy;
 /// The default workload's text, embedded at build time.
 pub const DEFAULT_WORKLOAD: &str = include_str!("../workloads/default.toml");
 
+/// The most regions a workload may list. AWS has a few dozen; the data planes
+/// index regions with 16 bits in their cache keys, and every region holds
+/// `data_plane.azs` full replicas of the key store.
+pub const MAX_REGIONS: usize = 64;
+
+/// The longest workload name, in characters: the name ends up in the run's
+/// folder name (`results/<date>-<time>-<name>/`).
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// The lowest offered load, requests per second. The generator turns the
+/// mean gap between arrivals into a `Duration`, which cannot hold the gaps
+/// of rates near zero (1e-308 per second is a gap of 1e308 seconds).
+pub const MIN_RATE_PER_SEC: f64 = 0.001;
+
+/// The most permits a concurrency limit (`control_plane.workers`,
+/// `data_plane.az_concurrency`) may have; tokio's semaphores panic beyond
+/// about 2^61, and a million is already far past any real endpoint.
+pub const MAX_PERMITS: usize = 1_000_000;
+
 /// Why a workload was refused.
 #[derive(Debug, Error)]
 pub enum WorkloadError {
@@ -287,16 +306,7 @@ impl Workload {
     ///
     /// [`WorkloadError`] naming the file, line and field.
     pub fn parse(text: &str, file: &str) -> Result<Workload, WorkloadError> {
-        let workload: Workload = toml::from_str(text).map_err(|e| {
-            let line = e.span().map_or(0, |s| {
-                1 + text[..s.start.min(text.len())].matches('\n').count()
-            });
-            WorkloadError::Syntax {
-                file: file.to_string(),
-                line,
-                message: e.message().to_string(),
-            }
-        })?;
+        let workload: Workload = toml::from_str(text).map_err(|e| syntax_error(text, file, &e))?;
         workload
             .validate()
             .map_err(|(field, message)| WorkloadError::Invalid {
@@ -338,6 +348,7 @@ impl Workload {
     fn validate(&self) -> Result<(), (String, String)> {
         let bad = |field: &str, msg: String| Err((field.to_string(), msg));
         if self.name.is_empty()
+            || self.name.len() > MAX_NAME_CHARS
             || !self
                 .name
                 .chars()
@@ -345,8 +356,16 @@ impl Workload {
         {
             return bad(
                 "name",
-                "must be non-empty letters, digits, '-' or '_'".into(),
+                format!("must be 1 to {MAX_NAME_CHARS} letters, digits, '-' or '_'"),
             );
+        }
+        for (i, s) in self.strategies.iter().enumerate() {
+            if self.strategies[..i].contains(s) {
+                return bad(
+                    "strategies",
+                    format!("strategy '{}' is listed twice", s.name()),
+                );
+            }
         }
         if self.clock.start != "now" && parse_rfc3339_ms(&self.clock.start).is_none() {
             return bad(
@@ -361,13 +380,25 @@ impl Workload {
         range("run.warmup_s", self.run.warmup_s, 0.0, 600.0)?;
         range("run.drain_timeout_s", self.run.drain_timeout_s, 0.1, 600.0)?;
         positive("load.rate_per_sec", self.load.rate_per_sec, 10_000_000.0)?;
+        if self.load.rate_per_sec < MIN_RATE_PER_SEC {
+            return bad(
+                "load.rate_per_sec",
+                format!(
+                    "must be at least {MIN_RATE_PER_SEC} (one request per 1000 seconds), not {}",
+                    self.load.rate_per_sec
+                ),
+            );
+        }
         if self.load.max_in_flight == 0 {
             return bad("load.max_in_flight", "must be at least 1".into());
         }
         self.validate_regions()?;
         let cp = &self.control_plane;
-        if cp.workers == 0 {
-            return bad("control_plane.workers", "must be at least 1".into());
+        if cp.workers == 0 || cp.workers > MAX_PERMITS {
+            return bad(
+                "control_plane.workers",
+                format!("must be 1 to {MAX_PERMITS}, not {}", cp.workers),
+            );
         }
         range(
             "control_plane.service_time_ms",
@@ -386,8 +417,11 @@ impl Workload {
                 ),
             );
         }
-        if dp.az_concurrency == 0 {
-            return bad("data_plane.az_concurrency", "must be at least 1".into());
+        if dp.az_concurrency == 0 || dp.az_concurrency > MAX_PERMITS {
+            return bad(
+                "data_plane.az_concurrency",
+                format!("must be 1 to {MAX_PERMITS}, not {}", dp.az_concurrency),
+            );
         }
         if dp.workers == 0 || dp.workers > 256 {
             return bad(
@@ -405,12 +439,13 @@ impl Workload {
             0.0,
             3_600_000.0,
         )?;
-        if rep.delay_p99_ms < rep.delay_median_ms {
-            return bad(
-                "replication.delay_p99_ms",
-                "must be at least delay_median_ms".into(),
-            );
-        }
+        range(
+            "replication.delay_p99_ms",
+            rep.delay_p99_ms,
+            rep.delay_median_ms,
+            3_600_000.0,
+        )
+        .map_err(|(field, message)| (field, format!("{message} (at least delay_median_ms)")))?;
         positive(
             "replication.apply_rate_per_sec",
             rep.apply_rate_per_sec,
@@ -437,24 +472,34 @@ impl Workload {
             return bad("principals.account_id", "must be 12 digits".into());
         }
         if self.services.is_empty()
-            || self.services.values().any(|w| !w.is_finite() || *w < 0.0)
+            || self
+                .services
+                .values()
+                .any(|w| !w.is_finite() || *w < 0.0 || *w > 1e9)
             || self.services.values().sum::<f64>() <= 0.0
         {
             return bad(
                 "services",
-                "weights must be non-negative numbers with a positive sum".into(),
+                "weights must be numbers from 0 to 1e9 with a positive sum".into(),
             );
         }
         self.validate_traffic()
     }
 
     fn validate_regions(&self) -> Result<(), (String, String)> {
-        if self.regions.is_empty() {
-            return Err(("regions".into(), "at least one region is required".into()));
+        if self.regions.is_empty() || self.regions.len() > MAX_REGIONS {
+            return Err((
+                "regions".into(),
+                format!(
+                    "1 to {MAX_REGIONS} regions are required, not {}",
+                    self.regions.len()
+                ),
+            ));
         }
         for (i, r) in self.regions.iter().enumerate() {
             let field = |f: &str| format!("regions[{i}].{f}");
             let valid = r.name.split('-').count() >= 3
+                && r.name.split('-').all(|part| !part.is_empty())
                 && r.name
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
@@ -558,6 +603,7 @@ pub fn locate(text: &str, field: &str) -> usize {
         _ => return 0,
     };
     let mut in_table = table.is_none();
+    let mut top_level = true;
     let mut seen = 0usize;
     let mut table_line = 0;
     for (no, line) in text.lines().enumerate() {
@@ -565,6 +611,12 @@ pub fn locate(text: &str, field: &str) -> usize {
         if trimmed.starts_with('[') {
             let name = trimmed.trim_matches(|c| c == '[' || c == ']').trim();
             in_table = false;
+            top_level = false;
+            // A field that is a whole table (`services`, `traffic`) or array
+            // of tables (`regions`) is found at its first header.
+            if table.is_none() && name == key && table_line == 0 {
+                table_line = no + 1;
+            }
             if Some(name) == table {
                 let this = seen;
                 seen += 1;
@@ -575,14 +627,122 @@ pub fn locate(text: &str, field: &str) -> usize {
             }
             continue;
         }
-        if in_table {
-            let k = trimmed.split('=').next().unwrap_or("").trim();
-            if k == key && trimmed.contains('=') {
-                return no + 1;
-            }
+        let k = trimmed.split('=').next().unwrap_or("").trim();
+        if !trimmed.contains('=') {
+            continue;
+        }
+        if in_table && k == key {
+            return no + 1;
+        }
+        // Dotted keys and inline tables before the first header:
+        // `load.rate_per_sec = 5`, `load = { rate_per_sec = 5 }`.
+        if top_level && index.is_none() && k == field {
+            return no + 1;
+        }
+        if top_level && table.is_some_and(|t| t == k) && table_line == 0 {
+            table_line = no + 1;
         }
     }
     table_line
+}
+
+/// A TOML or type error as a [`WorkloadError::Syntax`] on one line, naming
+/// the field when the error points into a value.
+fn syntax_error(text: &str, file: &str, e: &toml::de::Error) -> WorkloadError {
+    let start = e.span().map(|s| s.start.min(text.len()));
+    let line = start.map_or(0, |s| {
+        1 + text.as_bytes()[..s].iter().filter(|&&b| b == b'\n').count()
+    });
+    // toml's message may run over several lines; the error is one line.
+    let message = e.message().trim_end().replace('\n', ": ");
+    let message = match start.and_then(|s| field_at(text, s)) {
+        Some(field) => format!("field `{field}`: {message}"),
+        None => message,
+    };
+    WorkloadError::Syntax {
+        file: file.to_string(),
+        line,
+        message,
+    }
+}
+
+/// The path (`run.duration_s`, `regions[1].rtt_ms`, `strategies[0]`) of the
+/// value that starts at byte `offset` of `text`: the table header above its
+/// line, then the keys, inline tables and arrays on the line before it.
+/// `None` when `offset` is not inside a value (a key, a header, a line start).
+/// A plain scan, like [`locate`], that covers the layouts workloads use.
+fn field_at(text: &str, offset: usize) -> Option<String> {
+    let bytes = text.as_bytes();
+    let line_start = bytes[..offset]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let mut path: Vec<String> = table_header_before(&bytes[..line_start])
+        .into_iter()
+        .collect();
+
+    // Frames of inline tables (no index) and arrays (the element's index).
+    let mut frames: Vec<(String, Option<usize>)> = Vec::new();
+    let mut key: Option<String> = None;
+    let (mut segment, mut quote) = (line_start, None);
+    for (i, &b) in bytes.iter().enumerate().take(offset).skip(line_start) {
+        if let Some(q) = quote {
+            quote = (b != q).then_some(q);
+            continue;
+        }
+        match b {
+            b'"' | b'\'' => quote = Some(b),
+            b'=' => {
+                let k = String::from_utf8_lossy(&bytes[segment..i]);
+                key = Some(k.trim().trim_matches(['"', '\'']).to_string());
+            }
+            b'{' | b'[' => frames.push((key.take().unwrap_or_default(), (b == b'[').then_some(0))),
+            b',' => {
+                if let Some((_, Some(n))) = frames.last_mut() {
+                    *n += 1;
+                }
+                key = None;
+            }
+            b'}' | b']' => {
+                frames.pop();
+                key = None;
+            }
+            _ => continue,
+        }
+        segment = i + 1;
+    }
+    let in_array = matches!(frames.last(), Some((_, Some(_))));
+    if key.is_none() && !in_array {
+        return None;
+    }
+    for (name, index) in frames {
+        let index = index.map(|n| format!("[{n}]")).unwrap_or_default();
+        match path.last_mut() {
+            Some(last) if name.is_empty() => last.push_str(&index),
+            _ => path.push(format!("{name}{index}")),
+        }
+    }
+    path.extend(key);
+    Some(path.join("."))
+}
+
+/// The last table header in `head` as a path component: `run`, or
+/// `regions[2]` for the third `[[regions]]`.
+fn table_header_before(head: &[u8]) -> Option<String> {
+    let head = String::from_utf8_lossy(head);
+    let mut last = None;
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for line in head.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if let Some(name) = line.strip_prefix("[[").and_then(|l| l.strip_suffix("]]")) {
+            let n = counts.entry(name.trim().to_string()).or_default();
+            last = Some(format!("{}[{n}]", name.trim()));
+            *n += 1;
+        } else if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            last = Some(name.trim().to_string());
+        }
+    }
+    last
 }
 
 /// Realistic round trips to `us-east-1` for regions sigstorm knows,
@@ -814,6 +974,47 @@ mod tests {
         let text = format!("{MINIMAL}[control_plane]\nhome_region = \"eu-west-3\"\n");
         let err = Workload::parse(&text, "w.toml").unwrap_err().to_string();
         assert!(err.contains("field `control_plane.home_region`"), "{err}");
+    }
+
+    #[test]
+    fn type_errors_name_the_field_wherever_it_is_written() {
+        let cases = [
+            (
+                MINIMAL.replace("rtt_ms = 90", "rtt_ms = \"far\""),
+                "w.toml:10: field `regions[1].rtt_ms`: ",
+            ),
+            (
+                format!("strategies = [\"none\", 7]\n{MINIMAL}"),
+                "w.toml:1: field `strategies[1]`: ",
+            ),
+            (
+                MINIMAL.replace(
+                    "[load]\nrate_per_sec = 100",
+                    "[load]\nrate_per_sec = 1\n[principals]\nusers = { n = 1 }",
+                ),
+                "w.toml:7: field `principals.users`: ",
+            ),
+        ];
+        for (text, prefix) in cases {
+            let err = Workload::parse(&text, "w.toml").unwrap_err().to_string();
+            assert!(err.starts_with(prefix), "{err}");
+        }
+        assert_eq!(field_at("[run]\nduration_s = 1", 6), None);
+        assert_eq!(
+            field_at("x = { a = [1, { b = 2 }] }", 22).as_deref(),
+            Some("x.a[1].b")
+        );
+    }
+
+    #[test]
+    fn whole_tables_are_located_at_their_header() {
+        let text = format!("{MINIMAL}[traffic]\npresigned_share = 0.1\n");
+        assert_eq!(locate(&text, "traffic"), 11);
+        assert_eq!(locate(&text, "regions"), 6);
+        assert_eq!(
+            locate("load.rate_per_sec = 1\n[run]\n", "load.rate_per_sec"),
+            1
+        );
     }
 
     #[test]

@@ -392,7 +392,15 @@ impl<'q, 'a, 'e> Recompute<'q, 'a, 'e> {
     }
 
     fn explain_mismatch(&self, provided: &str) -> Vec<String> {
-        let provided = provided.to_ascii_lowercase();
+        let lower = provided.to_ascii_lowercase();
+        if lower != provided && lower == self.signature(&self.canonical, None) {
+            return vec![
+                "the signature is right but written in upper-case hex: SigV4 signatures are \
+                 lower-case hex, and AWS refuses any other spelling"
+                    .to_string(),
+            ];
+        }
+        let provided = lower;
         let mut hints: Vec<String> = self
             .variants()
             .into_iter()

@@ -46,6 +46,13 @@ pub enum ParseError {
         /// 1-based line number of the header.
         line: usize,
     },
+    /// A second `Content-Length` declares another length, so where the body
+    /// ends depends on which one a reader believes (request smuggling).
+    #[error("line {line}: Content-Length differs from an earlier Content-Length")]
+    ConflictingContentLength {
+        /// 1-based line number of the second header.
+        line: usize,
+    },
     /// The body is shorter than `Content-Length` says.
     #[error("the body has {actual} bytes but Content-Length declares {declared}")]
     BodyTruncated {
@@ -249,9 +256,14 @@ fn push_header<'a>(
 ) -> Result<(), ParseError> {
     let value = head[start..end.max(start)].trim_matches([' ', '\t']);
     if name.eq_ignore_ascii_case("content-length") {
-        let n = value
-            .parse::<usize>()
-            .map_err(|_| ParseError::ContentLength { line: no })?;
+        // RFC 9110 allows digits only; `parse` would also take a leading '+'.
+        let n = Some(value)
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<usize>().ok())
+            .ok_or(ParseError::ContentLength { line: no })?;
+        if content_length.is_some_and(|earlier| earlier != n) {
+            return Err(ParseError::ConflictingContentLength { line: no });
+        }
         *content_length = Some(n);
     }
     headers.push(Header { name, value });
@@ -375,6 +387,20 @@ mod tests {
             Request::parse(b"GET / HTTP/1.1\nHost: a\nX: \xff\n"),
             Err(ParseError::NotUtf8 { line: 3 })
         );
+    }
+
+    #[test]
+    fn content_length_is_digits_and_never_contradicts_itself() {
+        assert_eq!(
+            Request::parse(b"POST / HTTP/1.1\nContent-Length: +3\n\nabc"),
+            Err(ParseError::ContentLength { line: 2 })
+        );
+        assert_eq!(
+            Request::parse(b"POST / HTTP/1.1\nContent-Length: 3\nContent-Length: 1\n\nabc"),
+            Err(ParseError::ConflictingContentLength { line: 3 })
+        );
+        let same = Request::parse(b"POST / HTTP/1.1\nContent-Length: 3\nContent-Length: 3\n\nabc");
+        assert_eq!(same.unwrap().body, b"abc");
     }
 
     #[test]

@@ -57,7 +57,8 @@ pub enum ErrorCode {
     IncompleteSignature,
     /// The credential scope is malformed or names another region or service.
     AuthorizationHeaderMalformed,
-    /// A presigned URL's query parameters are missing or out of range.
+    /// A presigned URL's query parameters are missing or out of range, or its
+    /// credential scope is malformed or names another region or service.
     AuthorizationQueryParametersError,
     /// The access key is not known to the verifier.
     InvalidAccessKeyId,

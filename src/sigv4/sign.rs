@@ -10,6 +10,7 @@
 use thiserror::Error;
 
 use super::amz_date::AmzDate;
+use super::auth::query_param;
 use super::canonical::{self, Parts, Rules};
 use super::crypto::{Backend, SecretAccessKey, SigningKey};
 use super::encode::encode;
@@ -20,6 +21,19 @@ use super::{
 
 /// Headers a signer leaves unsigned because intermediaries may change them.
 pub const UNSIGNED_BY_CONVENTION: [&str; 3] = ["user-agent", "expect", "x-amzn-trace-id"];
+
+/// The query parameters a presigned URL carries. A request to presign must
+/// not have any of them already: a verifier reads the first of each, which
+/// would be the stale one.
+pub const PRESIGN_PARAMS: [&str; 7] = [
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+];
 
 /// A client's credentials.
 #[derive(Clone, Copy, Debug)]
@@ -86,9 +100,17 @@ pub enum SignError {
     /// The presign lifetime is outside 1 second to 7 days.
     #[error("a presigned URL must be valid for 1 to 604800 seconds, not {0}")]
     PresignLifetime(i64),
-    /// The request already carries a signature in its query.
-    #[error("the request already has presigned query parameters (X-Amz-Signature)")]
-    AlreadyPresigned,
+    /// The request's query already has a presigned URL's parameter (for
+    /// header auth: `X-Amz-Algorithm`, which makes a verifier read the query).
+    #[error("the request's query already has {0}; remove the presigned URL's parameters first")]
+    AlreadyPresigned(&'static str),
+    /// Only S3 reads a presigned URL's payload as `UNSIGNED-PAYLOAD`; other
+    /// services hash the body, and a URL cannot say otherwise.
+    #[error(
+        "only S3 leaves a presigned URL's body unsigned; for other services sign the body's \
+         hash, or send the header x-amz-content-sha256: UNSIGNED-PAYLOAD"
+    )]
+    UnsignedPresignedPayload,
 }
 
 /// Sign `request` (parsed from `raw`) with `creds` for `opts`.
@@ -134,16 +156,24 @@ pub fn sign_with_key(
     if request.header("host").is_none() {
         return Err(SignError::NoHost);
     }
+    let query = request.query.unwrap_or_default();
     if let Some(expires) = opts.presign {
         if !(1..=MAX_PRESIGN_EXPIRES_SECS).contains(&expires) {
             return Err(SignError::PresignLifetime(expires));
         }
-        if request
-            .query
-            .is_some_and(|q| q.contains("X-Amz-Signature="))
+        if let Some(name) = PRESIGN_PARAMS
+            .into_iter()
+            .find(|name| query_param(query, name).is_some())
         {
-            return Err(SignError::AlreadyPresigned);
+            return Err(SignError::AlreadyPresigned(name));
         }
+        let declared = request.header("x-amz-content-sha256").is_some();
+        if opts.payload == Payload::Unsigned && !opts.rules.presigned_payload_unsigned && !declared
+        {
+            return Err(SignError::UnsignedPresignedPayload);
+        }
+    } else if query_param(query, PRESIGN_PARAMS[0]).is_some() {
+        return Err(SignError::AlreadyPresigned(PRESIGN_PARAMS[0]));
     }
     let date = AmzDate::from_unix(opts.time);
     let scope = format!(
@@ -267,19 +297,21 @@ fn body_hash(backend: Backend, body: &[u8]) -> String {
     }
 }
 
+/// The payload hash a verifier will use: a declared `x-amz-content-sha256`
+/// that this signer keeps (every one when presigning, and under
+/// [`Payload::Hash`]) wins, as it does in the verifier.
 fn payload_hash(request: &Request<'_>, opts: &Options<'_>, body_hash: &str) -> String {
-    if opts.presign.is_some() {
-        if let Some(declared) = request.header("x-amz-content-sha256") {
-            return declared.to_string();
-        }
-        if opts.rules.presigned_payload_unsigned || opts.payload == Payload::Unsigned {
-            return UNSIGNED_PAYLOAD.to_string();
-        }
-        return body_hash.to_string();
+    let presign = opts.presign.is_some();
+    let kept = presign || opts.payload == Payload::Hash;
+    if let Some(declared) = request.header("x-amz-content-sha256").filter(|_| kept) {
+        return declared.to_string();
     }
-    match opts.payload {
-        Payload::Unsigned => UNSIGNED_PAYLOAD.to_string(),
-        _ => body_hash.to_string(),
+    let unsigned =
+        opts.payload == Payload::Unsigned || (presign && opts.rules.presigned_payload_unsigned);
+    if unsigned {
+        UNSIGNED_PAYLOAD.to_string()
+    } else {
+        body_hash.to_string()
     }
 }
 
@@ -433,5 +465,47 @@ mod tests {
             sign(&request, raw, &creds, &options(Some(604_801))),
             Err(SignError::PresignLifetime(604_801))
         );
+        let unsigned = Options {
+            payload: Payload::Unsigned,
+            ..options(Some(60))
+        };
+        assert_eq!(
+            sign(&request, raw, &creds, &unsigned),
+            Err(SignError::UnsignedPresignedPayload)
+        );
+        let raw = b"GET /?X-Amz-Date=1 HTTP/1.1\nHost: h\n";
+        let request = Request::parse(raw).unwrap();
+        assert_eq!(
+            sign(&request, raw, &creds, &options(Some(60))),
+            Err(SignError::AlreadyPresigned("X-Amz-Date"))
+        );
+        assert!(sign(&request, raw, &creds, &options(None)).is_ok());
+        let raw = b"GET /?X-Amz-Algorithm=AWS4-HMAC-SHA256 HTTP/1.1\nHost: h\n";
+        let request = Request::parse(raw).unwrap();
+        assert_eq!(
+            sign(&request, raw, &creds, &options(None)),
+            Err(SignError::AlreadyPresigned("X-Amz-Algorithm"))
+        );
+    }
+
+    #[test]
+    fn a_declared_payload_hash_is_the_one_signed() {
+        // The verifier reads x-amz-content-sha256 when the request has one, so
+        // the signer must sign that value, not the body's hash.
+        let secret = SecretAccessKey::new(SECRET).unwrap();
+        let creds = Credentials {
+            access_key_id: "AK",
+            secret: &secret,
+            session_token: None,
+        };
+        let raw = b"PUT /k HTTP/1.1\nHost: h\nx-amz-content-sha256: UNSIGNED-PAYLOAD\n\nbody";
+        let request = Request::parse(raw).unwrap();
+        for presign in [None, Some(60)] {
+            let signed = sign(&request, raw, &creds, &options(presign)).unwrap();
+            assert!(
+                signed.canonical_request.ends_with("\nUNSIGNED-PAYLOAD"),
+                "{presign:?}"
+            );
+        }
     }
 }

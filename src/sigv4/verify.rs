@@ -126,7 +126,7 @@ pub fn prepare<'a, C: Crypto>(
     let params = auth::read(request)?;
     let location = params.location;
     let credential = Credential::parse(params.credential.as_str(), location)?;
-    check_scope(&credential, ctx)?;
+    check_scope(&credential, location, ctx)?;
     let date = request_date(request, &params)?;
     if credential.date != date.date() {
         return Err(Rejection::new(
@@ -234,16 +234,22 @@ fn scope_code(location: Location) -> ErrorCode {
     }
 }
 
-fn check_scope(credential: &Credential<'_>, ctx: &Context<'_>) -> Result<(), Rejection> {
+/// Refuse a scope naming another region or service than the endpoint's. A
+/// presigned URL gets the query's code, as S3 answers it.
+fn check_scope(
+    credential: &Credential<'_>,
+    location: Location,
+    ctx: &Context<'_>,
+) -> Result<(), Rejection> {
     if ctx.region.is_some_and(|r| r != credential.region) {
         return Err(Rejection::new(
-            ErrorCode::AuthorizationHeaderMalformed,
+            scope_code(location),
             "the credential scope names another region than this endpoint's",
         ));
     }
     if ctx.service.is_some_and(|s| s != credential.service) {
         return Err(Rejection::new(
-            ErrorCode::AuthorizationHeaderMalformed,
+            scope_code(location),
             "the credential scope names another service than this endpoint's",
         ));
     }
@@ -289,7 +295,7 @@ fn check_time(params: &AuthParams<'_>, date: AmzDate, now: i64) -> Result<(), Re
     };
     match &params.expires {
         None => {
-            if (now - t).abs() > MAX_SKEW_SECS {
+            if now.abs_diff(t) > MAX_SKEW_SECS.unsigned_abs() {
                 return Err(Rejection::new(
                     ErrorCode::RequestTimeTooSkewed,
                     "the request time differs from the server's clock by more than 15 minutes",
@@ -306,6 +312,7 @@ fn check_time(params: &AuthParams<'_>, date: AmzDate, now: i64) -> Result<(), Re
                     ErrorCode::AuthorizationQueryParametersError,
                     "X-Amz-Expires must be a whole number of seconds from 1 to 604800 (7 days)",
                 ))?;
+            // `t` is within years 0000 to 9999, so neither sum overflows.
             if now < t - MAX_SKEW_SECS {
                 return Err(Rejection::new(
                     ErrorCode::AccessDenied,
@@ -333,7 +340,10 @@ fn check_signed_headers(request: &Request<'_>, signed: &str) -> Result<(), Rejec
     }
     for header in &request.headers {
         let name = header.name;
-        let amz = name.len() >= 6 && name[..6].eq_ignore_ascii_case("x-amz-");
+        let amz = name
+            .as_bytes()
+            .get(..6)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"x-amz-"));
         if amz && !name.eq_ignore_ascii_case("x-amz-content-sha256") && !is_signed(name) {
             return Err(Rejection::new(
                 ErrorCode::AccessDenied,
@@ -344,12 +354,18 @@ fn check_signed_headers(request: &Request<'_>, signed: &str) -> Result<(), Rejec
     Ok(())
 }
 
+/// The provided signature as bytes. SigV4 signatures are lower-case hex, and
+/// AWS refuses upper-case hex as `SignatureDoesNotMatch` (aws-sdk-js#3322), so
+/// a signature has exactly one accepted spelling.
 fn decode_signature(hex_sig: &str) -> Result<[u8; 32], Rejection> {
     let mut out = [0u8; 32];
-    if hex_sig.len() != 64 || hex::decode_to_slice(hex_sig, &mut out).is_err() {
+    let lower_hex = hex_sig
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if hex_sig.len() != 64 || !lower_hex || hex::decode_to_slice(hex_sig, &mut out).is_err() {
         return Err(Rejection::new(
             ErrorCode::SignatureDoesNotMatch,
-            "the provided signature is not 64 hex digits",
+            "the provided signature is not 64 lower-case hex digits",
         ));
     }
     Ok(out)
