@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::report::comparison_table;
+use crate::report::{comparison_table, warnings};
 use crate::run::{run_workload, Output, Overrides};
 use crate::sigv4::amz_date::AmzDate;
 use crate::sigv4::canonical::{PathRule, Rules};
@@ -44,7 +44,7 @@ Workload fields: workloads/README.md. The printed table: README.md, \"How to rea
 #[command(name = "sigstorm", version, about, long_about, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Log diagnostics to stderr (-v: debug, -vv: trace).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, display_order = 1000)]
     pub verbose: u8,
     /// What to do (default: `run` with the embedded default workload).
     #[command(subcommand)]
@@ -68,28 +68,34 @@ pub enum Command {
 pub struct RunArgs {
     /// Workload TOML file (default: the embedded workloads/default.toml).
     pub workload: Option<PathBuf>,
-    /// Strategies to run, comma-separated (none, per-region, per-service).
+    /// Strategies to run, comma-separated: none, per-region, per-service
+    /// (overrides the workload; default: its list, or all three).
     #[arg(long, value_delimiter = ',')]
     pub strategies: Option<Vec<Strategy>>,
-    /// Measured seconds per strategy.
+    /// Measured seconds per strategy, 0.1 to 3600 (overrides run.duration_s;
+    /// the warm-up and the drain come on top).
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
-    /// Offered load, requests per second over all regions.
+    /// Offered load, requests per second over all regions (overrides
+    /// load.rate_per_sec).
     #[arg(long, value_name = "REQ_PER_SEC")]
     pub rate: Option<f64>,
-    /// Seed of every random choice.
+    /// Seed of every random choice (overrides seed; the default workload's
+    /// is 42).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Crypto backend of signers and verifiers.
+    /// Crypto backend of signers and verifiers (overrides crypto).
     #[arg(long, value_enum)]
     pub crypto: Option<CryptoArg>,
-    /// Folder for this run's files (default: results/RUN-ID/).
+    /// Folder for this run's files; it must not hold a summary.json already
+    /// (default: results/YYYYMMDD-HHMMSS-WORKLOAD/ under the current folder).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// No progress line.
+    /// No progress line on stderr (warnings are still printed).
     #[arg(long, short)]
     pub quiet: bool,
-    /// A few seconds per strategy (for CI and smoke tests).
+    /// A smoke test: 3 measured seconds per strategy, at most 1 s of
+    /// warm-up and 5 s of drain (caches are colder than in a full run).
     #[arg(long)]
     pub quick: bool,
 }
@@ -97,9 +103,9 @@ pub struct RunArgs {
 /// Crypto backend names on the command line.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum CryptoArg {
-    /// ring.
+    /// ring (the default): BoringSSL-derived assembly.
     Ring,
-    /// RustCrypto hmac + sha2.
+    /// RustCrypto's hmac and sha2 crates.
     Rustcrypto,
 }
 
@@ -162,9 +168,10 @@ pub struct SignArgs {
     /// Produce a presigned URL valid for SECONDS (1 to 604800).
     #[arg(long, value_name = "SECONDS")]
     pub presign: Option<i64>,
-    /// How the body is covered.
-    #[arg(long, value_enum, default_value = "hash")]
-    pub payload: PayloadArg,
+    /// How the body is covered (default: hash-header for s3, which requires
+    /// x-amz-content-sha256; hash for other services).
+    #[arg(long, value_enum)]
+    pub payload: Option<PayloadArg>,
     /// Print JSON with the canonical request, string to sign and signature
     /// beside the signed request.
     #[arg(long)]
@@ -234,6 +241,9 @@ fn run(args: RunArgs, stop: &AtomicBool) -> Result<i32> {
     };
     let done = run_workload(&workload, &output, stop)?;
     emit(comparison_table(&done.summary).as_bytes())?;
+    for warning in warnings(&done.summary) {
+        eprintln!("sigstorm: warning: {warning}");
+    }
     eprintln!(
         "sigstorm: wrote {}",
         done.dir.join("summary.json").display()
@@ -325,9 +335,11 @@ fn sign_command(args: SignArgs) -> Result<i32> {
         rules: rules_of(&args.keys, Some(&args.service))
             .unwrap_or_else(|| Rules::for_service(&args.service)),
         payload: match args.payload {
-            PayloadArg::Hash => Payload::Hash,
-            PayloadArg::HashHeader => Payload::HashHeader,
-            PayloadArg::Unsigned => Payload::Unsigned,
+            Some(PayloadArg::Hash) => Payload::Hash,
+            Some(PayloadArg::HashHeader) => Payload::HashHeader,
+            Some(PayloadArg::Unsigned) => Payload::Unsigned,
+            None if args.service == "s3" => Payload::HashHeader,
+            None => Payload::Hash,
         },
         presign: args.presign,
         backend: args.keys.crypto.into(),

@@ -1,7 +1,9 @@
 //! The status line while a strategy runs: on stderr, overwritten in place when
 //! stderr is a terminal, a plain line every few seconds otherwise, nothing
-//! with `--quiet`. It shows the phase, elapsed time, achieved requests per
-//! second and the p99 latency of the last interval, and refusals.
+//! with `--quiet`. It shows the phase (warm-up, measuring, draining) and its
+//! elapsed time, and over the last interval: responses per second, p99
+//! latency, and requests refused with an error code (policy denials are not
+//! counted).
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::Ordering;
@@ -75,25 +77,32 @@ impl Progress {
         state.last_print = now;
         let elapsed = now.saturating_duration_since(start);
         let phase = if elapsed < warmup {
-            "warm-up"
+            format!(
+                "warm-up {:.1}/{:.1}s",
+                elapsed.as_secs_f64(),
+                warmup.as_secs_f64()
+            )
         } else if elapsed < warmup + window {
-            "measuring"
+            let measured = elapsed - warmup;
+            format!(
+                "measuring {:.1}/{:.1}s",
+                measured.as_secs_f64(),
+                window.as_secs_f64()
+            )
         } else {
-            "draining"
+            format!("draining {:.1}s", (elapsed - warmup - window).as_secs_f64())
         };
-        let rps = live.responses as f64 / interval.as_secs_f64();
+        let per_sec = |n: u64| n as f64 / interval.as_secs_f64();
         let p99 = if live.latency.is_empty() {
             "-".to_string()
         } else {
             human_ns(live.latency.value_at_quantile(0.99))
         };
         let line = format!(
-            "sigstorm: {} {phase} {:.1}/{:.1}s  {:.0} req/s  p99 {p99}  refused {}  sent {}",
+            "sigstorm: {} {phase}  {:.0} responses/s  p99 {p99}  refused {:.0}/s  sent {}",
             self.label,
-            elapsed.as_secs_f64(),
-            (warmup + window).as_secs_f64(),
-            rps,
-            live.rejected,
+            per_sec(live.responses),
+            per_sec(live.rejected),
             gen.offered.load(Ordering::Relaxed),
         );
         let mut err = std::io::stderr().lock();

@@ -44,10 +44,11 @@ pub fn comparison_table(summary: &Summary) -> String {
     let w = &summary.workload;
     let _ = writeln!(
         out,
-        "workload {} (seed {}), {} regions x {} AZ replicas, {} users, {} crypto, {:.0} s measured per strategy",
+        "workload {} (seed {}), {} region{} x {} AZ replicas, {} users, {} crypto, {} s measured per strategy",
         w.name,
         summary.seed,
         w.regions.len(),
+        if w.regions.len() == 1 { "" } else { "s" },
         w.data_plane.azs,
         w.principals.users,
         w.crypto,
@@ -73,7 +74,7 @@ pub fn comparison_table(summary: &Summary) -> String {
     let codes = outcome_columns(&summary.runs);
     let mut header: Vec<&str> = vec!["outcomes"];
     header.extend(codes.iter().map(String::as_str));
-    header.extend(["unexpected", "stale"]);
+    header.extend(["shed", "unfinished", "unexpected", "stale"]);
     let rows: Vec<Vec<String>> = summary
         .runs
         .iter()
@@ -84,6 +85,8 @@ pub fn comparison_table(summary: &Summary) -> String {
                     .iter()
                     .map(|c| r.figures.outcomes.get(c).copied().unwrap_or(0).to_string()),
             );
+            row.push(r.figures.shed.to_string());
+            row.push(r.figures.unfinished.to_string());
             row.push(r.figures.unexpected_rejections.to_string());
             row.push(r.figures.stale_accepts.to_string());
             row
@@ -96,7 +99,7 @@ pub fn comparison_table(summary: &Summary) -> String {
         let c = &r.cpu;
         let _ = writeln!(
             out,
-            "cpu {:<11} generator {:.1}s (of which spinning {:.1}s), data planes {:.1}s on {} thread{}, {:.1}s wall, {} cores{}{}",
+            "cpu {:<11} generator {:.1}s (of which spinning {:.1}s), data planes {:.1}s on {} thread{}, {:.1}s wall, {} cores{}",
             r.strategy.name(),
             c.generator_s,
             c.generator_spin_s,
@@ -105,7 +108,6 @@ pub fn comparison_table(summary: &Summary) -> String {
             if c.data_plane_threads == 1 { "" } else { "s" },
             c.wall_s,
             c.cores,
-            if r.figures.shed > 0 { format!(", {} shed", r.figures.shed) } else { String::new() },
             if r.interrupted { ", INTERRUPTED" } else { "" },
         );
     }
@@ -118,7 +120,6 @@ pub fn comparison_table(summary: &Summary) -> String {
 
 fn main_row(r: &RunSummary) -> Vec<String> {
     let f = &r.figures;
-    let lookups = f.cache.hits + f.cache.misses;
     vec![
         r.strategy.to_string(),
         human_rate(f.offered_rps),
@@ -128,14 +129,26 @@ fn main_row(r: &RunSummary) -> Vec<String> {
         human_us(f.latency_us.p999),
         human_us(f.latency_us.max),
         human_us(r.generator_lateness_us.p99),
-        if lookups == 0 {
-            "-".to_string()
-        } else {
-            format!("{:.2}%", f.cache.hit_ratio * 100.0)
+        match f.cache.hit_ratio {
+            Some(ratio) => format!("{:.2}%", ratio * 100.0),
+            None => "-".to_string(),
         },
         format!("{:.2}", f.hmacs_per_request),
         f.control_plane_calls.to_string(),
     ]
+}
+
+/// Every run's warnings, one line each, for stderr.
+pub fn warnings(summary: &Summary) -> Vec<String> {
+    summary
+        .runs
+        .iter()
+        .flat_map(|r| {
+            r.warnings
+                .iter()
+                .map(move |w| format!("[{}] {w}", r.strategy))
+        })
+        .collect()
 }
 
 /// `allowed`, `denied`, then every other outcome with a count in some run.

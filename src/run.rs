@@ -54,7 +54,7 @@ impl Overrides {
             if s.is_empty() {
                 bail!("--strategies needs at least one strategy");
             }
-            workload.strategies = s.clone();
+            workload.strategies = Some(s.clone());
         }
         if self.quick {
             workload.run.duration_s = 3.0;
@@ -62,8 +62,8 @@ impl Overrides {
             workload.run.drain_timeout_s = workload.run.drain_timeout_s.min(5.0);
         }
         if let Some(d) = self.duration_s {
-            if !(d > 0.0 && d <= 3600.0) {
-                bail!("--duration must be more than 0 and at most 3600 seconds, not {d}");
+            if !(0.1..=3600.0).contains(&d) {
+                bail!("--duration must be 0.1 to 3600 seconds, not {d}");
             }
             workload.run.duration_s = d;
         }
@@ -118,6 +118,12 @@ pub fn run_workload(workload: &Workload, output: &Output, stop: &AtomicBool) -> 
         Some(d) => d.clone(),
         None => unique_dir(&output.results_root, &run_id),
     };
+    if dir.join("summary.json").exists() {
+        bail!(
+            "{} already holds a summary.json; choose another --out folder or remove it",
+            dir.display()
+        );
+    }
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the results folder {}", dir.display()))?;
     let mut summary = Summary {
@@ -125,7 +131,10 @@ pub fn run_workload(workload: &Workload, output: &Output, stop: &AtomicBool) -> 
         run_id: dir
             .file_name()
             .map_or(run_id.clone(), |n| n.to_string_lossy().into_owned()),
-        workload: workload.clone(),
+        workload: Workload {
+            strategies: Some(workload.strategies()),
+            ..workload.clone()
+        },
         seed: workload.seed,
         environment: Environment::detect(),
         started_at: format_rfc3339_ms(started_ms),

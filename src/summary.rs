@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::data_plane::Outcome;
 use crate::loadgen::GeneratorReport;
 use crate::metrics::{Figures, RegionFigures};
+use crate::report::human_us;
 use crate::strategy::Strategy;
 use crate::workload::Workload;
 
@@ -87,8 +88,8 @@ pub struct CacheSummary {
     pub hits: u64,
     /// Lookups that derived it.
     pub misses: u64,
-    /// hits / (hits + misses), or 0 with no lookup.
-    pub hit_ratio: f64,
+    /// hits / (hits + misses); `null` when the strategy has no cache.
+    pub hit_ratio: Option<f64>,
 }
 
 /// How the CPU was split between the load generator and the data planes.
@@ -177,6 +178,9 @@ pub struct RunSummary {
     pub generator_lateness_us: Lateness,
     /// How the CPU was split.
     pub cpu: CpuSplit,
+    /// Reasons the figures may not mean what they seem (the generator could
+    /// not pace the load, the data planes fell behind, requests were shed).
+    pub warnings: Vec<String>,
     /// Per region.
     pub regions: Vec<RegionSummary>,
 }
@@ -229,11 +233,7 @@ impl Measured {
             cache: CacheSummary {
                 hits: f.cache_hits,
                 misses: f.cache_misses,
-                hit_ratio: if lookups == 0 {
-                    0.0
-                } else {
-                    f.cache_hits as f64 / lookups as f64
-                },
+                hit_ratio: (lookups > 0).then(|| f.cache_hits as f64 / lookups as f64),
             },
             hmacs: f.hmacs,
             hmacs_per_request: if responses == 0 {
@@ -268,7 +268,7 @@ impl RunSummary {
         generator: &GeneratorReport,
         cpu: CpuSplit,
     ) -> RunSummary {
-        RunSummary {
+        let mut run = RunSummary {
             strategy,
             crypto: crypto.to_string(),
             duration_s: window_s,
@@ -290,7 +290,45 @@ impl RunSummary {
                     figures: Measured::from_figures(f, window_s),
                 })
                 .collect(),
+            warnings: Vec::new(),
+        };
+        run.warnings = run.validity_warnings();
+        run
+    }
+
+    /// Why the figures may not mean what they seem, in words.
+    fn validity_warnings(&self) -> Vec<String> {
+        let f = &self.figures;
+        let mut warnings = Vec::new();
+        let late = self.generator_lateness_us.p99;
+        if f.latency_us.p99 > 0.0 && late > 0.25 * f.latency_us.p99 {
+            warnings.push(format!(
+                "the generator's p99 lateness ({}) is {:.0}% of the p99 latency ({}): this machine \
+                 could not pace the load precisely, and the latency percentiles include that lateness",
+                human_us(late),
+                100.0 * late / f.latency_us.p99,
+                human_us(f.latency_us.p99)
+            ));
         }
+        if f.offered_rps > 0.0 && f.achieved_rps < 0.98 * f.offered_rps {
+            warnings.push(format!(
+                "achieved {:.0} of {:.0} requests per second offered: the data planes fell behind",
+                f.achieved_rps, f.offered_rps
+            ));
+        }
+        if f.shed > 0 {
+            warnings.push(format!(
+                "{} requests were shed because load.max_in_flight requests were already in flight",
+                f.shed
+            ));
+        }
+        if f.unfinished > 0 {
+            warnings.push(format!(
+                "{} requests were still unanswered when run.drain_timeout_s ran out",
+                f.unfinished
+            ));
+        }
+        warnings
     }
 }
 

@@ -39,11 +39,19 @@ pub const MIN_RATE_PER_SEC: f64 = 0.001;
 /// about 2^61, and a million is already far past any real endpoint.
 pub const MAX_PERMITS: usize = 1_000_000;
 
+/// The latest simulated start: the end of year 9998, so that a run's dates
+/// never reach the end of what `X-Amz-Date` can write.
+pub const MAX_CLOCK_START_MS: i64 = 253_370_764_799_000;
+
+/// The most replicated key copies (users x keys per user x regions x AZ
+/// replicas) a run builds: about 700 bytes each, so some 7 GB.
+pub const MAX_REPLICATED_KEYS: usize = 10_000_000;
+
 /// Why a workload was refused.
 #[derive(Debug, Error)]
 pub enum WorkloadError {
     /// The file could not be read.
-    #[error("{path}: cannot read the workload: {source}")]
+    #[error("{path}: cannot read the workload")]
     Read {
         /// The file.
         path: PathBuf,
@@ -86,9 +94,9 @@ pub struct Workload {
     /// Seed of every random choice (traffic, keys, delays).
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// Strategies to run, in order; all three when empty.
-    #[serde(default)]
-    pub strategies: Vec<Strategy>,
+    /// Strategies to run, in order; all three when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategies: Option<Vec<Strategy>>,
     /// Crypto backend of signers and verifiers.
     #[serde(default)]
     pub crypto: Backend,
@@ -320,11 +328,9 @@ impl Workload {
 
     /// The strategies to run: the workload's list, or all three.
     pub fn strategies(&self) -> Vec<Strategy> {
-        if self.strategies.is_empty() {
-            Strategy::ALL.to_vec()
-        } else {
-            self.strategies.clone()
-        }
+        self.strategies
+            .clone()
+            .unwrap_or_else(|| Strategy::ALL.to_vec())
     }
 
     /// The simulated clock's start in Unix milliseconds (`now` reads the real
@@ -359,19 +365,27 @@ impl Workload {
                 format!("must be 1 to {MAX_NAME_CHARS} letters, digits, '-' or '_'"),
             );
         }
-        for (i, s) in self.strategies.iter().enumerate() {
-            if self.strategies[..i].contains(s) {
+        let strategies = self.strategies.as_deref().unwrap_or(&Strategy::ALL);
+        if strategies.is_empty() {
+            return bad(
+                "strategies",
+                "needs at least one strategy (leave the field out to run all three)".into(),
+            );
+        }
+        for (i, s) in strategies.iter().enumerate() {
+            if strategies[..i].contains(s) {
                 return bad(
                     "strategies",
                     format!("strategy '{}' is listed twice", s.name()),
                 );
             }
         }
-        if self.clock.start != "now" && parse_rfc3339_ms(&self.clock.start).is_none() {
+        let start_ok = |ms: i64| (0..=MAX_CLOCK_START_MS).contains(&ms);
+        if self.clock.start != "now" && !parse_rfc3339_ms(&self.clock.start).is_some_and(start_ok) {
             return bad(
                 "clock.start",
                 format!(
-                    "'{}' is not an RFC 3339 instant such as 2026-06-01T23:59:50Z",
+                    "'{}' is not an RFC 3339 instant from 1970 to 9998, such as 2026-06-01T23:59:50Z",
                     self.clock.start
                 ),
             );
@@ -389,8 +403,20 @@ impl Workload {
                 ),
             );
         }
-        if self.load.max_in_flight == 0 {
-            return bad("load.max_in_flight", "must be at least 1".into());
+        if self.load.max_in_flight == 0 || self.load.max_in_flight > MAX_PERMITS {
+            return bad(
+                "load.max_in_flight",
+                format!(
+                    "must be 1 to {MAX_PERMITS}, not {}",
+                    self.load.max_in_flight
+                ),
+            );
+        }
+        if self.run.duration_s < 0.1 {
+            return bad(
+                "run.duration_s",
+                format!("must be at least 0.1, not {}", self.run.duration_s),
+            );
         }
         self.validate_regions()?;
         let cp = &self.control_plane;
@@ -407,6 +433,12 @@ impl Workload {
             10_000.0,
         )?;
         range("control_plane.push_ahead_s", cp.push_ahead_s, 0.0, 86_400.0)?;
+        if cp.max_queue > MAX_PERMITS {
+            return bad(
+                "control_plane.max_queue",
+                format!("must be at most {MAX_PERMITS}, not {}", cp.max_queue),
+            );
+        }
         let dp = &self.data_plane;
         if dp.azs < 3 || dp.azs > 16 {
             return bad(
@@ -445,10 +477,19 @@ impl Workload {
             rep.delay_median_ms,
             3_600_000.0,
         )
-        .map_err(|(field, message)| (field, format!("{message} (at least delay_median_ms)")))?;
-        positive(
+        .map_err(|(field, message)| {
+            (
+                field,
+                format!(
+                    "{message} (at least delay_median_ms, which is {})",
+                    rep.delay_median_ms
+                ),
+            )
+        })?;
+        range(
             "replication.apply_rate_per_sec",
             rep.apply_rate_per_sec,
+            0.001,
             1e9,
         )?;
         let p = &self.principals;
@@ -464,6 +505,23 @@ impl Workload {
                 format!(
                     "IAM allows 1 or 2 access keys per user, not {}",
                     p.keys_per_user
+                ),
+            );
+        }
+        let copies = (p.users * p.keys_per_user)
+            .saturating_mul(self.regions.len())
+            .saturating_mul(self.data_plane.azs);
+        if copies > MAX_REPLICATED_KEYS {
+            return bad(
+                "principals.users",
+                format!(
+                    "{} users x {} keys x {} regions x {} AZ replicas = {copies} replicated keys, \
+                     more than the {MAX_REPLICATED_KEYS} a run can hold in memory (about 700 \
+                     bytes each)",
+                    p.users,
+                    p.keys_per_user,
+                    self.regions.len(),
+                    self.data_plane.azs
                 ),
             );
         }
@@ -534,7 +592,8 @@ impl Workload {
             return Err((
                 "control_plane.home_region".into(),
                 format!(
-                    "'{}' is not one of the workload's regions",
+                    "'{}' (the default unless set) is not one of the workload's regions: add it \
+                     as a [[regions]] table or set control_plane.home_region to one of them",
                     self.control_plane.home_region
                 ),
             ));
@@ -654,7 +713,7 @@ fn syntax_error(text: &str, file: &str, e: &toml::de::Error) -> WorkloadError {
         1 + text.as_bytes()[..s].iter().filter(|&&b| b == b'\n').count()
     });
     // toml's message may run over several lines; the error is one line.
-    let message = e.message().trim_end().replace('\n', ": ");
+    let message = plain_words(&e.message().trim_end().replace('\n', ": "));
     let message = match start.and_then(|s| field_at(text, s)) {
         Some(field) => format!("field `{field}`: {message}"),
         None => message,
@@ -664,6 +723,28 @@ fn syntax_error(text: &str, file: &str, e: &toml::de::Error) -> WorkloadError {
         line,
         message,
     }
+}
+
+/// serde's messages in a workload author's words: no Rust type names.
+fn plain_words(message: &str) -> String {
+    let mut m = message.to_string();
+    for (rust, plain) in [
+        ("expected f64", "expected a number"),
+        ("expected u64", "expected a whole number of at least 0"),
+        ("expected usize", "expected a whole number of at least 0"),
+        ("expected u32", "expected a whole number of at least 0"),
+        ("expected a string", "expected text in quotes"),
+    ] {
+        m = m.replace(rust, plain);
+    }
+    if m.contains("`elasticloadbalancing`") {
+        m = m.replace("unknown variant", "unknown service");
+    } else if m.contains("`per-region`") {
+        m = m.replace("unknown variant", "unknown strategy");
+    } else {
+        m = m.replace("unknown variant", "unknown value");
+    }
+    m
 }
 
 /// The path (`run.duration_s`, `regions[1].rtt_ms`, `strategies[0]`) of the

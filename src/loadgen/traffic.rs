@@ -306,7 +306,7 @@ impl Factory {
                     "https%3A%2F%2Fsqs.{r}.amazonaws.com%2F{}%2F{QUEUE}",
                     self.mix.account_id
                 );
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     let _ = write!(body, "Action=SendMessage&QueueUrl={queue_url}&MessageBody=message-{n}&Version=2012-11-05");
                 } else {
                     let _ = write!(body, "Action=ReceiveMessage&QueueUrl={queue_url}&MaxNumberOfMessages=10&Version=2012-11-05");

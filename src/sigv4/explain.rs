@@ -103,14 +103,101 @@ pub fn diagnose(request: &Request<'_>, ctx: &Context<'_>, expected: &Expected<'_
     report.canonical_request = Some(creq);
 
     if report.code == Some(ErrorCode::SignatureDoesNotMatch) {
-        report.hints = recomputed.explain_mismatch(params.signature.as_str());
-    }
-    if let (Some(client), Some(ours)) = (expected.canonical_request, &report.canonical_request) {
-        if let Some(diff) = diff_canonical(ours, client) {
-            report.hints.insert(0, diff);
-        }
+        report.hints = match (expected.canonical_request, &report.canonical_request) {
+            // The client's canonical request names the difference itself.
+            (Some(client), Some(ours)) => diff_canonical(ours, client).into_iter().collect(),
+            _ => recomputed.explain_mismatch(params.signature.as_str()),
+        };
+    } else if let Some(code) = report.code {
+        let matches = report.signature == report.provided_signature;
+        report.hints = context_hints(code, request, &params, ctx, recomputed.date, matches);
     }
     report
+}
+
+/// Hints for refusals other than a mismatch: the values the rule compared.
+fn context_hints(
+    code: ErrorCode,
+    request: &Request<'_>,
+    params: &AuthParams<'_>,
+    ctx: &Context<'_>,
+    date: AmzDate,
+    signature_matches: bool,
+) -> Vec<String> {
+    let mut hints = Vec::new();
+    let signed_at = date.unix().unwrap_or(0);
+    let now = AmzDate::from_unix(ctx.now);
+    match code {
+        ErrorCode::RequestTimeTooSkewed => hints.push(format!(
+            "the request was signed at {} and the verifier's clock reads {}: {} apart, more than \
+             the 15 minutes allowed; pass --now {} to check the signature at its own time",
+            date.as_str(),
+            now.as_str(),
+            human_seconds(ctx.now.abs_diff(signed_at)),
+            date.as_str()
+        )),
+        ErrorCode::AccessDenied if params.expires.is_some() => {
+            let expires: i64 = params
+                .expires
+                .as_ref()
+                .and_then(|e| e.as_str().parse().ok())
+                .unwrap_or(0);
+            hints.push(format!(
+                "the presigned URL was signed at {} for {expires} s, so it is valid from {} to {}; \
+                 the verifier's clock reads {}",
+                date.as_str(),
+                AmzDate::from_unix(signed_at - super::MAX_SKEW_SECS).as_str(),
+                AmzDate::from_unix(signed_at.saturating_add(expires)).as_str(),
+                now.as_str()
+            ));
+        }
+        ErrorCode::AccessDenied => {
+            let signed = params.signed_headers.as_str();
+            let unsigned: Vec<&str> = request
+                .headers
+                .iter()
+                .map(|h| h.name)
+                .filter(|n| n.len() >= 6 && n.as_bytes()[..6].eq_ignore_ascii_case(b"x-amz-"))
+                .filter(|n| !n.eq_ignore_ascii_case("x-amz-content-sha256"))
+                .filter(|n| !signed.split(';').any(|s| s.eq_ignore_ascii_case(n)))
+                .collect();
+            if !unsigned.is_empty() {
+                hints.push(format!(
+                    "present but not in SignedHeaders ({signed}): {}",
+                    unsigned.join(", ")
+                ));
+            }
+        }
+        ErrorCode::AuthorizationHeaderMalformed | ErrorCode::AuthorizationQueryParametersError => {
+            if let Ok(cred) = Credential::parse(params.credential.as_str(), params.location) {
+                hints.push(format!(
+                    "the credential scope names date {}, region '{}', service '{}'; the verifier \
+                     expects region '{}', service '{}', and the date of X-Amz-Date ({})",
+                    cred.date,
+                    cred.region,
+                    cred.service,
+                    ctx.region.unwrap_or(cred.region),
+                    ctx.service.unwrap_or(cred.service),
+                    date.date()
+                ));
+            }
+        }
+        _ => {}
+    }
+    if signature_matches && code != ErrorCode::InvalidAccessKeyId {
+        hints.push("the signature itself matches: only the rule above refused the request".into());
+    }
+    hints
+}
+
+/// Seconds for people: `42 s`, `20 min 5 s`, `3 h 2 min`, `2 d 4 h`.
+fn human_seconds(s: u64) -> String {
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        3600..=86_399 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
+    }
 }
 
 fn verify_with<C: Crypto>(
@@ -560,6 +647,43 @@ mod tests {
         let report = diagnose_raw(&t, None);
         assert_eq!(report.code, Some(ErrorCode::SignatureDoesNotMatch));
         assert!(report.hints[0].starts_with("no single common difference"));
+    }
+
+    #[test]
+    fn refusals_by_rule_name_the_values_compared() {
+        let raw = signed(b"GET / HTTP/1.1\nHost: example.com\n", "service");
+        let secret = SecretAccessKey::new(SECRET).unwrap();
+        let request = Request::parse(&raw).unwrap();
+        let expected = Expected {
+            access_key_id: "AKIDEXAMPLE",
+            secret: &secret,
+            session_token: None,
+            backend: Backend::Ring,
+            canonical_request: None,
+        };
+        let late = diagnose(&request, &Context::at(NOW + 3600), &expected);
+        assert_eq!(late.code, Some(ErrorCode::RequestTimeTooSkewed));
+        assert!(
+            late.hints[0].contains("1 h 0 min apart"),
+            "{:?}",
+            late.hints
+        );
+        assert!(
+            late.hints[0].contains("--now 20150830T123600Z"),
+            "{:?}",
+            late.hints
+        );
+        assert!(late.hints[1].starts_with("the signature itself matches"));
+        let elsewhere = Context {
+            region: Some("eu-north-1"),
+            ..Context::at(NOW)
+        };
+        let moved = diagnose(&request, &elsewhere, &expected);
+        assert_eq!(moved.code, Some(ErrorCode::AuthorizationHeaderMalformed));
+        assert!(
+            moved.hints[0].contains("region 'us-east-1'")
+                && moved.hints[0].contains("expects region 'eu-north-1'")
+        );
     }
 
     #[test]
