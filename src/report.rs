@@ -62,6 +62,7 @@ pub fn comparison_table(summary: &Summary) -> String {
         "p99",
         "p99.9",
         "max",
+        "svc p99",
         "late p99",
         "hit ratio",
         "HMAC/req",
@@ -128,6 +129,7 @@ fn main_row(r: &RunSummary) -> Vec<String> {
         human_us(f.latency_us.p99),
         human_us(f.latency_us.p999),
         human_us(f.latency_us.max),
+        human_us(r.service_time_us.p99),
         human_us(r.generator_lateness_us.p99),
         match f.cache.hit_ratio {
             Some(ratio) => format!("{:.2}%", ratio * 100.0),

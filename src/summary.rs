@@ -301,7 +301,7 @@ impl RunSummary {
         let f = &self.figures;
         let mut warnings = Vec::new();
         let late = self.generator_lateness_us.p99;
-        if f.latency_us.p99 > 0.0 && late > 0.25 * f.latency_us.p99 {
+        if f.latency_us.p99 > 0.0 && late > 0.5 * f.latency_us.p99 {
             warnings.push(format!(
                 "the generator's p99 lateness ({}) is {:.0}% of the p99 latency ({}): this machine \
                  could not pace the load precisely, and the latency percentiles include that lateness",

@@ -17,6 +17,7 @@
 
 pub mod traffic;
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -203,6 +204,12 @@ pub struct GeneratorProgress {
     pub offered: AtomicU64,
 }
 
+/// Requests signed ahead of their intended start, at most.
+const LOOKAHEAD: usize = 256;
+
+/// Signing ahead stops when the next start is this close.
+const TOP_UP_SLACK: Duration = Duration::from_micros(60);
+
 /// Run the generator on the calling thread until `end` (intended starts at
 /// or after it are not sent) or until `stop` is set.
 #[allow(clippy::too_many_arguments)]
@@ -218,18 +225,34 @@ pub fn drive(
     let cpu_start = cpu_time::ThreadTime::now();
     let mut pacer = Pacer::new();
     let mut report = GeneratorReport::default();
+    let mut ahead: VecDeque<(Instant, Outgoing)> = VecDeque::with_capacity(LOOKAHEAD);
+    let mut exhausted = false;
     let mut seq = 0u64;
     loop {
-        let intended = schedule.next_start();
-        if intended >= end {
-            break;
+        // Sign ahead, with the simulated clock at each request's intended
+        // start, while the next start is far enough away: signing never
+        // delays a start that is due.
+        while !exhausted && ahead.len() < LOOKAHEAD {
+            let due_soon = ahead
+                .front()
+                .is_some_and(|(t, _)| t.saturating_duration_since(Instant::now()) < TOP_UP_SLACK);
+            if due_soon {
+                break;
+            }
+            let intended = schedule.next_start();
+            if intended >= end {
+                exhausted = true;
+                break;
+            }
+            ahead.push_back((intended, factory.next(clock.at_instant_ms(intended))));
         }
+        let Some((intended, out)) = ahead.pop_front() else {
+            break;
+        };
         if stop.load(Ordering::Relaxed) {
             report.interrupted = true;
             break;
         }
-        // Sign ahead of time, with the simulated clock at the intended start.
-        let out = factory.next(clock.at_instant_ms(intended));
         pacer.wait_until(intended);
         seq += 1;
         if dispatch.send(out, intended, seq) {
