@@ -179,6 +179,60 @@ impl Backend {
     }
 }
 
+/// A signing key with HMAC's inner and outer pad blocks already hashed, so
+/// each signature costs two SHA-256 compressions fewer than from the raw key.
+/// What the `per-service-prekeyed` variant caches.
+#[derive(Clone)]
+pub enum PrekeyedKey {
+    /// ring's `hmac::Key` (it stores both block states).
+    Ring(ring::hmac::Key),
+    /// RustCrypto's HMAC state after keying; cloned per signature.
+    RustCrypto(hmac::Hmac<sha2::Sha256>),
+}
+
+impl PrekeyedKey {
+    /// Pre-key `key` for `backend`: two SHA-256 compressions, once.
+    pub fn new(backend: Backend, key: &SigningKey) -> PrekeyedKey {
+        match backend {
+            Backend::Ring => {
+                PrekeyedKey::Ring(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key.0))
+            }
+            Backend::RustCrypto => PrekeyedKey::RustCrypto(
+                <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&key.0)
+                    .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length")),
+            ),
+        }
+    }
+
+    /// HMAC-SHA256 of the concatenation of `parts`.
+    pub fn sign(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        match self {
+            PrekeyedKey::Ring(key) => {
+                let mut ctx = ring::hmac::Context::with_key(key);
+                for part in parts {
+                    ctx.update(part);
+                }
+                out.copy_from_slice(ctx.sign().as_ref());
+            }
+            PrekeyedKey::RustCrypto(keyed) => {
+                let mut mac = keyed.clone();
+                for part in parts {
+                    mac.update(part);
+                }
+                out = mac.finalize().into_bytes().into();
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Debug for PrekeyedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PrekeyedKey(<redacted>)")
+    }
+}
+
 /// `kRegion` for `date` (`yyyymmdd`) and `region`: two HMACs with `C`.
 pub fn region_key<C: Crypto>(secret: &SecretAccessKey, date: &str, region: &str) -> RegionKey {
     let mut prefixed = [0u8; 4 + SecretAccessKey::MAX_LEN];
@@ -313,6 +367,19 @@ mod tests {
         assert_eq!(hex::encode(ring_stream.finish()), expected);
         assert_eq!(hex::encode(rc_stream.finish()), expected);
         assert_eq!(hex::encode(Ring::sha256(b"abc")), expected);
+    }
+
+    #[test]
+    fn prekeyed_keys_sign_like_raw_keys() {
+        let key = SigningKey([7u8; 32]);
+        for backend in [Backend::Ring, Backend::RustCrypto] {
+            let prekeyed = PrekeyedKey::new(backend, &key);
+            assert_eq!(
+                prekeyed.sign(&[b"ab", b"c"]),
+                backend.hmac(&key.0, &[b"abc"]),
+                "{backend}"
+            );
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ use subtle::ConstantTimeEq;
 use super::amz_date::{parse_http_date, AmzDate};
 use super::auth::{self, AuthParams, Credential, Location};
 use super::canonical::{self, Parts, Rules};
-use super::crypto::{Crypto, SigningKey};
+use super::crypto::{Crypto, PrekeyedKey, SigningKey};
 use super::http::Request;
 use super::{
     ErrorCode, Rejection, ALGORITHM, EMPTY_SHA256_HEX, MAX_PRESIGN_EXPIRES_SECS, MAX_SKEW_SECS,
@@ -94,21 +94,35 @@ impl Prepared<'_> {
         C::hmac(&key.0, &[&self.string_to_sign])
     }
 
+    /// Compare the provided signature with the one a pre-keyed signing key
+    /// gives, in constant time.
+    ///
+    /// # Errors
+    ///
+    /// `SignatureDoesNotMatch` when they differ.
+    pub fn check_prekeyed(&self, key: &PrekeyedKey) -> Result<(), Rejection> {
+        compare(&key.sign(&[&self.string_to_sign]), &self.provided)
+    }
+
     /// Compare the provided signature with the one `key` gives, in constant time.
     ///
     /// # Errors
     ///
     /// `SignatureDoesNotMatch` when they differ.
     pub fn check<C: Crypto>(&self, key: &SigningKey) -> Result<(), Rejection> {
-        let computed = self.signature_with::<C>(key);
-        if bool::from(computed.ct_eq(&self.provided)) {
-            Ok(())
-        } else {
-            Err(Rejection::new(
-                ErrorCode::SignatureDoesNotMatch,
-                "the signature computed from the request differs from the one provided",
-            ))
-        }
+        compare(&self.signature_with::<C>(key), &self.provided)
+    }
+}
+
+/// Constant-time comparison of a computed and a provided signature.
+fn compare(computed: &[u8; 32], provided: &[u8; 32]) -> Result<(), Rejection> {
+    if bool::from(computed.ct_eq(provided)) {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            ErrorCode::SignatureDoesNotMatch,
+            "the signature computed from the request differs from the one provided",
+        ))
     }
 }
 

@@ -1,0 +1,308 @@
+//! SigV4 on its own, without data planes, caches or threads: parsing the raw
+//! request, building the canonical request, deriving keys, signing, and the
+//! `verify` group, which sets each strategy's verification path beside the
+//! physical floor and beside what a user would otherwise pick.
+//!
+//! The `verify` group starts from a parsed request, as a verifier behind an
+//! HTTP server does: every keyless check, the canonical request, its hash,
+//! the string to sign, the signature and the comparison. Parsing the raw bytes
+//! is measured on its own (`sigv4/parse`), and with verification in
+//! `sigv4/verify-from-bytes`.
+//!
+//! The floor (`bound/*`) is one SHA-256 over a message sized to need exactly
+//! the compressions the `per-service` path must compute for this request (the
+//! canonical request's hash, then the HMAC's inner and outer hashes), with the
+//! same backend. A `per-service` time below its bound, or a `full-derivation`
+//! time below `per-region`'s, would mean the measurement itself is broken
+//! (work optimized away, or a fixture that skips a step); every verifying
+//! closure asserts that it accepted, so a refused request cannot pass as fast.
+
+mod common;
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use sigstorm::sigv4::canonical::{self, Parts, Rules};
+use sigstorm::sigv4::crypto::{self, Backend, Crypto, Ring, RustCrypto};
+use sigstorm::sigv4::http::Request;
+use sigstorm::sigv4::sign::{sign_with_key, Credentials};
+use sigstorm::sigv4::verify::{prepare, Context, Prepared};
+
+use common::{
+    fixture, hmac_blocks, options, sha256_blocks, Fixture, ACCESS_KEY_ID, NOW, UNSIGNED_GET,
+};
+
+fn context() -> Context<'static> {
+    Context {
+        region: Some("eu-north-1"),
+        service: Some("s3"),
+        ..Context::at(NOW)
+    }
+}
+
+/// Run every keyless check: what all strategies share.
+fn prepared<'a, C: Crypto>(request: &Request<'a>, scratch: &mut Vec<u8>) -> Prepared<'a> {
+    prepare::<C>(request, &context(), scratch).expect("the fixture passes every keyless check")
+}
+
+fn parse_and_canonicalize(c: &mut Criterion) {
+    let f = fixture();
+    let mut group = c.benchmark_group("sigv4");
+    group.bench_function("parse", |b| {
+        b.iter(|| Request::parse(black_box(&f.raw)).unwrap().headers.len())
+    });
+    let request = Request::parse(&f.raw).unwrap();
+    let signed_headers = "host;x-amz-content-sha256;x-amz-date";
+    let parts = Parts {
+        method: request.method,
+        path: request.path,
+        query: request.query,
+        headers: &request.headers,
+        signed_headers,
+        payload_hash: sigstorm::sigv4::EMPTY_SHA256_HEX,
+        skip_signature_param: false,
+    };
+    let mut out = Vec::with_capacity(512);
+    canonical::write(&mut out, &parts, Rules::for_service("s3").path).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out), f.canonical_request);
+    group.bench_function("canonicalize", |b| {
+        b.iter(|| {
+            canonical::write(&mut out, black_box(&parts), Rules::for_service("s3").path).unwrap();
+            out.len()
+        })
+    });
+    let mut scratch = Vec::with_capacity(512);
+    group.bench_function("prepare", |b| {
+        b.iter(|| prepared::<Ring>(black_box(&request), &mut scratch).provided[0])
+    });
+    group.bench_function("verify-from-bytes/per-service/ring", |b| {
+        b.iter(|| {
+            let request = Request::parse(black_box(&f.raw)).unwrap();
+            prepared::<Ring>(&request, &mut scratch)
+                .check::<Ring>(&f.signing_key)
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+fn derive(c: &mut Criterion) {
+    let f = fixture();
+    let mut group = c.benchmark_group("derive");
+    for backend in [Backend::Ring, Backend::RustCrypto] {
+        group.bench_function(format!("region-key/{backend}"), |b| {
+            b.iter(|| backend.region_key(black_box(&f.secret), "20260601", "eu-north-1"))
+        });
+        group.bench_function(format!("signing-key-from-region/{backend}"), |b| {
+            b.iter(|| backend.signing_key(black_box(&f.region_key), "s3"))
+        });
+        group.bench_function(format!("full/{backend}"), |b| {
+            b.iter(|| {
+                backend.full_signing_key(black_box(&f.secret), "20260601", "eu-north-1", "s3")
+            })
+        });
+    }
+    group.finish();
+}
+
+fn signing(c: &mut Criterion) {
+    let f = fixture();
+    let request = Request::parse(UNSIGNED_GET).unwrap();
+    let mut group = c.benchmark_group("sign");
+    group.bench_function("with-cached-key/ring", |b| {
+        b.iter(|| {
+            sign_with_key(
+                &request,
+                UNSIGNED_GET,
+                ACCESS_KEY_ID,
+                None,
+                black_box(&f.signing_key),
+                &options(),
+            )
+            .unwrap()
+            .request
+            .len()
+        })
+    });
+    let creds = Credentials {
+        access_key_id: ACCESS_KEY_ID,
+        secret: &f.secret,
+        session_token: None,
+    };
+    group.bench_function("from-secret/ring", |b| {
+        b.iter(|| {
+            sigstorm::sigv4::sign::sign(&request, UNSIGNED_GET, black_box(&creds), &options())
+                .unwrap()
+                .request
+                .len()
+        })
+    });
+    group.finish();
+}
+
+fn verify_group(c: &mut Criterion) {
+    let f = fixture();
+    let blocks =
+        sha256_blocks(f.canonical_request.len()) + hmac_blocks(f.string_to_sign.len(), false);
+    let prekeyed_blocks =
+        sha256_blocks(f.canonical_request.len()) + hmac_blocks(f.string_to_sign.len(), true);
+    eprintln!(
+        "verify: canonical request {} bytes, string to sign {} bytes: {blocks} SHA-256 compressions \
+         ({prekeyed_blocks} pre-keyed)",
+        f.canonical_request.len(),
+        f.string_to_sign.len()
+    );
+    let mut group = c.benchmark_group("verify");
+    let mut scratch = Vec::with_capacity(512);
+    let request = Request::parse(&f.raw).unwrap();
+    per_service::<Ring>(&mut group, "per-service/ring", &request, &f, &mut scratch);
+    per_service::<RustCrypto>(
+        &mut group,
+        "per-service/rustcrypto",
+        &request,
+        &f,
+        &mut scratch,
+    );
+    for (id, key) in [
+        ("per-service-prekeyed/ring", &f.prekeyed_ring),
+        ("per-service-prekeyed/rustcrypto", &f.prekeyed_rustcrypto),
+    ] {
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                prepared::<Ring>(black_box(&request), &mut scratch)
+                    .check_prekeyed(key)
+                    .unwrap()
+            })
+        });
+    }
+    per_region::<Ring>(&mut group, "per-region/ring", &request, &f, &mut scratch);
+    per_region::<RustCrypto>(
+        &mut group,
+        "per-region/rustcrypto",
+        &request,
+        &f,
+        &mut scratch,
+    );
+    group.bench_function("full-derivation/ring", |b| {
+        b.iter(|| {
+            let p = prepared::<Ring>(black_box(&request), &mut scratch);
+            let region_key = crypto::region_key::<Ring>(&f.secret, "20260601", "eu-north-1");
+            p.check::<Ring>(&crypto::signing_key::<Ring>(&region_key, "s3"))
+                .unwrap()
+        })
+    });
+    // The floor: exactly `blocks` compressions in one SHA-256 call.
+    let message = vec![0x5au8; blocks * 64 - 9];
+    assert_eq!(sha256_blocks(message.len()), blocks);
+    group.bench_function("bound/ring", |b| {
+        b.iter(|| Ring::sha256(black_box(&message)))
+    });
+    let message = vec![0x5au8; prekeyed_blocks * 64 - 9];
+    group.bench_function("bound-prekeyed/ring", |b| {
+        b.iter(|| Ring::sha256(black_box(&message)))
+    });
+    peers(&mut group, &f);
+    group.finish();
+}
+
+type Group<'g> = criterion::BenchmarkGroup<'g, criterion::measurement::WallTime>;
+
+fn per_service<C: Crypto>(
+    group: &mut Group<'_>,
+    id: &str,
+    request: &Request<'_>,
+    f: &Fixture,
+    scratch: &mut Vec<u8>,
+) {
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            prepared::<C>(black_box(request), scratch)
+                .check::<C>(&f.signing_key)
+                .unwrap()
+        })
+    });
+}
+
+fn per_region<C: Crypto>(
+    group: &mut Group<'_>,
+    id: &str,
+    request: &Request<'_>,
+    f: &Fixture,
+    scratch: &mut Vec<u8>,
+) {
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            let p = prepared::<C>(black_box(request), scratch);
+            p.check::<C>(&crypto::signing_key::<C>(&f.region_key, "s3"))
+                .unwrap()
+        })
+    });
+}
+
+/// What a Rust user would otherwise pick: the `aws-sigv4` crate signing the
+/// same request (it derives the signing key on every call).
+fn peers(group: &mut Group<'_>, f: &Fixture) {
+    use aws_credential_types::Credentials as AwsCredentials;
+    use aws_sigv4::http_request::{
+        sign as aws_sign, SignableBody, SignableRequest, SigningSettings,
+    };
+    use aws_sigv4::sign::v4;
+    use aws_smithy_runtime_api::client::identity::Identity;
+
+    let identity: Identity =
+        AwsCredentials::new(ACCESS_KEY_ID, common::SECRET, None, None, "bench").into();
+    let mut settings = SigningSettings::default();
+    settings.payload_checksum_kind = aws_sigv4::http_request::PayloadChecksumKind::XAmzSha256;
+    settings.percent_encoding_mode = aws_sigv4::http_request::PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode =
+        aws_sigv4::http_request::UriPathNormalizationMode::Disabled;
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(NOW as u64);
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region("eu-north-1")
+        .name("s3")
+        .time(time)
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let headers = [("host", "sigstorm-data.s3.eu-north-1.amazonaws.com")];
+    let signature = {
+        let request = SignableRequest::new(
+            "GET",
+            "https://sigstorm-data.s3.eu-north-1.amazonaws.com/objects/obj-17.dat",
+            headers.iter().copied(),
+            SignableBody::Bytes(b""),
+        )
+        .unwrap();
+        aws_sign(request, &params).unwrap().signature().to_string()
+    };
+    assert!(
+        String::from_utf8_lossy(&f.raw).contains(&signature),
+        "aws-sigv4 signs the fixture as sigstorm does"
+    );
+    group.bench_function("peer/aws-sigv4-sign", |b| {
+        b.iter(|| {
+            let request = SignableRequest::new(
+                "GET",
+                "https://sigstorm-data.s3.eu-north-1.amazonaws.com/objects/obj-17.dat",
+                headers.iter().copied(),
+                SignableBody::Bytes(b""),
+            )
+            .unwrap();
+            aws_sign(black_box(request), &params)
+                .unwrap()
+                .signature()
+                .len()
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    parse_and_canonicalize,
+    derive,
+    signing,
+    verify_group
+);
+criterion_main!(benches);
