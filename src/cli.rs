@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::cache::CacheBackend;
 use crate::report::{comparison_table, warnings};
 use crate::run::{run_workload, Output, Overrides};
 use crate::sigv4::amz_date::AmzDate;
@@ -27,7 +28,7 @@ use crate::workload::Workload;
 
 const AFTER_HELP: &str = "\
 Examples:
-  sigstorm                                   the default workload, all three strategies
+  sigstorm                                   the default workload, all four strategies
   sigstorm run workloads/default.toml --strategies per-region,per-service --rate 5000
   sigstorm run --quick --out /tmp/smoke      a few seconds per strategy
   sigstorm verify --request signed.txt --access-key-id AKID   (secret: AWS_SECRET_ACCESS_KEY)
@@ -39,7 +40,8 @@ Workload fields: workloads/README.md. The printed table: README.md, \"How to rea
 /// Benchmark and load generator for SigV4 identity data planes.
 ///
 /// With no command, runs the embedded default workload once per derived-key
-/// strategy (none, per-region, per-service) and prints how they compare.
+/// strategy (none, per-region, per-service, per-service-prekeyed) and prints
+/// how they compare.
 #[derive(Debug, Parser)]
 #[command(name = "sigstorm", version, about, long_about, after_help = AFTER_HELP)]
 pub struct Cli {
@@ -68,8 +70,9 @@ pub enum Command {
 pub struct RunArgs {
     /// Workload TOML file (default: the embedded workloads/default.toml).
     pub workload: Option<PathBuf>,
-    /// Strategies to run, comma-separated: none, per-region, per-service
-    /// (overrides the workload; default: its list, or all three).
+    /// Strategies to run, comma-separated: none, per-region, per-service,
+    /// per-service-prekeyed (overrides the workload; default: its list, or
+    /// all four).
     #[arg(long, value_delimiter = ',')]
     pub strategies: Option<Vec<Strategy>>,
     /// Measured seconds per strategy, 0.1 to 3600 (overrides run.duration_s;
@@ -87,6 +90,11 @@ pub struct RunArgs {
     /// Crypto backend of signers and verifiers (overrides crypto).
     #[arg(long, value_enum)]
     pub crypto: Option<CryptoArg>,
+    /// Cache backends of the cached strategies, comma-separated: moka,
+    /// quick-cache, sharded, per-thread; each cached strategy runs once per
+    /// backend (overrides data_plane.cache_backends; default: moka).
+    #[arg(long, value_delimiter = ',', value_name = "BACKENDS")]
+    pub cache_backends: Option<Vec<CacheBackend>>,
     /// Folder for this run's files; it must not hold a summary.json already
     /// (default: results/YYYYMMDD-HHMMSS-WORKLOAD/ under the current folder).
     #[arg(long, value_name = "DIR")]
@@ -231,6 +239,7 @@ fn run(args: RunArgs, stop: &AtomicBool) -> Result<i32> {
         rate_per_sec: args.rate,
         seed: args.seed,
         crypto: args.crypto.map(Backend::from),
+        cache_backends: args.cache_backends.clone(),
         quick: args.quick,
     };
     overrides.apply(&mut workload)?;

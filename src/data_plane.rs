@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use moka::sync::Cache;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
+use crate::cache::{CacheBackend, KeyCache, Lookup};
 use crate::clock::SimClock;
 use crate::control_plane::ControlPlane;
 use crate::iam::{self, Decision as PolicyDecision};
@@ -26,7 +26,7 @@ use crate::replication::{Replica, ReplicaStore};
 use crate::service::{Service, Target};
 use crate::sigv4::amz_date::scope_date_number;
 use crate::sigv4::auth::{self, Credential};
-use crate::sigv4::crypto::{self, Backend, Crypto, Ring, RustCrypto, SigningKey};
+use crate::sigv4::crypto::{self, Backend, Crypto, PrekeyedKey, Ring, RustCrypto, SigningKey};
 use crate::sigv4::http::Request;
 use crate::sigv4::verify::{prepare, Context, Prepared};
 use crate::sigv4::{ErrorCode, Rejection};
@@ -143,9 +143,19 @@ pub struct AzReplica {
     pub name: String,
     /// Its replicated store.
     pub replica: Arc<Replica>,
-    cache: Cache<CacheKey, SigningKey>,
+    keys: SigningKeys,
     permits: Semaphore,
     up: AtomicBool,
+}
+
+/// An AZ replica's signing-key cache, holding what its strategy caches.
+enum SigningKeys {
+    /// No cache (`none`, `per-region`).
+    Uncached,
+    /// `kSigning` (`per-service`).
+    Plain(KeyCache<CacheKey, SigningKey>),
+    /// `kSigning` as a pre-keyed HMAC state (`per-service-prekeyed`).
+    Prekeyed(KeyCache<CacheKey, PrekeyedKey>),
 }
 
 impl AzReplica {
@@ -159,10 +169,13 @@ impl AzReplica {
         self.up.store(up, Ordering::Release);
     }
 
-    /// Entries in its `per-service` cache.
-    pub fn cache_entries(&self) -> u64 {
-        self.cache.run_pending_tasks();
-        self.cache.entry_count()
+    /// Entries in its signing-key cache (0 without one).
+    pub fn cache_entries(&self) -> usize {
+        match &self.keys {
+            SigningKeys::Uncached => 0,
+            SigningKeys::Plain(c) => c.len(),
+            SigningKeys::Prekeyed(c) => c.len(),
+        }
     }
 }
 
@@ -183,8 +196,10 @@ pub struct Sizing {
     pub azs: usize,
     /// Requests an AZ replica serves at once.
     pub az_concurrency: usize,
-    /// `per-service` cache entries per AZ replica.
+    /// Signing-key cache entries per AZ replica.
     pub cache_capacity: u64,
+    /// The cache's backend.
+    pub cache_backend: CacheBackend,
 }
 
 /// All regional data planes, verifying with one strategy.
@@ -228,7 +243,17 @@ impl DataPlanes {
                             index,
                             control_plane.snapshot_for(index),
                         )),
-                        cache: Cache::new(sizing.cache_capacity),
+                        keys: match strategy {
+                            Strategy::PerService => SigningKeys::Plain(KeyCache::new(
+                                sizing.cache_backend,
+                                sizing.cache_capacity,
+                            )),
+                            Strategy::PerServicePrekeyed => SigningKeys::Prekeyed(KeyCache::new(
+                                sizing.cache_backend,
+                                sizing.cache_capacity,
+                            )),
+                            Strategy::None | Strategy::PerRegion => SigningKeys::Uncached,
+                        },
                         permits: Semaphore::new(sizing.az_concurrency),
                         up: AtomicBool::new(true),
                     })
@@ -355,7 +380,7 @@ impl DataPlanes {
                     work,
                 )
             }
-            Strategy::PerRegion | Strategy::PerService => {
+            Strategy::PerRegion | Strategy::PerService | Strategy::PerServicePrekeyed => {
                 let store = az.replica.read();
                 let verified = self.verify_locally::<C>(
                     &store,
@@ -412,39 +437,32 @@ impl DataPlanes {
             ErrorCode::ServiceUnavailable,
             "no region key for the credential's date has been replicated to this region",
         ))?;
-        let signing = match self.strategy {
-            Strategy::PerService => {
-                let cache_key = CacheKey {
-                    key: key_id,
-                    version: key.version,
-                    date,
-                    region: region as u16,
-                    service,
-                };
-                match az.cache.get(&cache_key) {
-                    Some(k) => {
-                        work.cache = CacheUse::Hit;
-                        k
-                    }
-                    None => {
-                        let entry = az.cache.entry(cache_key).or_insert_with(|| {
-                            crypto::signing_key::<C>(region_key, service.signing_name())
-                        });
-                        if entry.is_fresh() {
-                            work.hmacs += 2;
-                        }
-                        work.cache = CacheUse::Miss;
-                        entry.into_value()
-                    }
-                }
-            }
-            _ => {
-                work.hmacs += 2;
-                crypto::signing_key::<C>(region_key, service.signing_name())
-            }
+        let cache_key = CacheKey {
+            key: key_id,
+            version: key.version,
+            date,
+            region: region as u16,
+            service,
         };
+        let derive = || crypto::signing_key::<C>(region_key, service.signing_name());
         work.hmacs += 1;
-        prepared.check::<C>(&signing)?;
+        match &az.keys {
+            SigningKeys::Plain(cache) => {
+                let (signing, lookup) = cache.get_or_derive(cache_key, derive);
+                work.count(lookup);
+                prepared.check::<C>(&signing)?;
+            }
+            SigningKeys::Prekeyed(cache) => {
+                let (signing, lookup) =
+                    cache.get_or_derive(cache_key, || PrekeyedKey::new(self.backend, &derive()));
+                work.count(lookup);
+                prepared.check_prekeyed(&signing)?;
+            }
+            SigningKeys::Uncached => {
+                work.hmacs += 2;
+                prepared.check::<C>(&derive())?;
+            }
+        }
         Ok(key.user)
     }
 }
@@ -456,6 +474,19 @@ struct Work {
     hmacs: u32,
     cache: CacheUse,
     control_plane_call: bool,
+}
+
+impl Work {
+    /// Account for a cache lookup: a derivation costs two HMACs.
+    fn count(&mut self, lookup: Lookup) {
+        self.cache = match lookup {
+            Lookup::Hit => CacheUse::Hit,
+            Lookup::Derived | Lookup::Joined => CacheUse::Miss,
+        };
+        if lookup == Lookup::Derived {
+            self.hmacs += 2;
+        }
+    }
 }
 
 impl Decision {
@@ -576,10 +607,15 @@ mod tests {
     }
 
     fn fixture(strategy: Strategy) -> Fixture {
-        fixture_with(strategy, Duration::ZERO, 100)
+        fixture_with(strategy, Duration::ZERO, 100, CacheBackend::Moka)
     }
 
-    fn fixture_with(strategy: Strategy, service_time: Duration, max_queue: usize) -> Fixture {
+    fn fixture_with(
+        strategy: Strategy,
+        service_time: Duration,
+        max_queue: usize,
+        cache_backend: CacheBackend,
+    ) -> Fixture {
         let clock = SimClock::manual(NOW_MS);
         let cp = Arc::new(ControlPlane::new(
             Settings {
@@ -611,6 +647,7 @@ mod tests {
             azs: 3,
             az_concurrency: 1024,
             cache_capacity: 1000,
+            cache_backend,
         };
         let planes = DataPlanes::new(
             &regions,
@@ -661,6 +698,7 @@ mod tests {
             (Strategy::None, 5, true),
             (Strategy::PerRegion, 3, false),
             (Strategy::PerService, 3, false),
+            (Strategy::PerServicePrekeyed, 3, false),
         ] {
             let f = fixture(strategy);
             let d = handle(&f, &signed_get(&f, None), 0);
@@ -675,21 +713,32 @@ mod tests {
     }
 
     #[test]
-    fn per_service_hits_after_the_first_request_per_az() {
-        let f = fixture(Strategy::PerService);
-        let raw = signed_get(&f, None);
-        // seq 0 and 3 land on the same AZ replica (of three).
-        assert_eq!(handle(&f, &raw, 0).cache, CacheUse::Miss);
-        let again = handle(&f, &raw, 3);
-        assert_eq!(
-            (again.cache, again.hmacs, again.outcome),
-            (CacheUse::Hit, 1, Outcome::Allowed)
-        );
-        assert_eq!(
-            handle(&f, &raw, 1).cache,
-            CacheUse::Miss,
-            "another AZ replica has its own cache"
-        );
+    fn cached_strategies_hit_after_the_first_request_per_az() {
+        for strategy in [Strategy::PerService, Strategy::PerServicePrekeyed] {
+            for backend in CacheBackend::ALL {
+                let f = fixture_with(strategy, Duration::ZERO, 100, backend);
+                let raw = signed_get(&f, None);
+                // seq 0 and 3 land on the same AZ replica (of three).
+                assert_eq!(
+                    handle(&f, &raw, 0).cache,
+                    CacheUse::Miss,
+                    "{strategy} {backend}"
+                );
+                let again = handle(&f, &raw, 3);
+                assert_eq!(
+                    (again.cache, again.hmacs, again.outcome),
+                    (CacheUse::Hit, 1, Outcome::Allowed),
+                    "{strategy} {backend}"
+                );
+                let other = handle(&f, &raw, 1);
+                assert_eq!(
+                    other.cache,
+                    CacheUse::Miss,
+                    "another AZ replica has its own cache"
+                );
+                assert_eq!(f.planes.regions[1].azs[0].cache_entries(), 1);
+            }
+        }
     }
 
     #[test]
@@ -767,7 +816,12 @@ mod tests {
 
     #[test]
     fn a_full_control_plane_queue_is_service_unavailable() {
-        let f = fixture_with(Strategy::None, Duration::from_millis(20), 100);
+        let f = fixture_with(
+            Strategy::None,
+            Duration::from_millis(20),
+            100,
+            CacheBackend::Moka,
+        );
         let raw = signed_get(&f, None);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

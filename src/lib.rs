@@ -36,6 +36,7 @@
 //! binary prints the chain once and exits 2. A refused request during a run is
 //! a measurement, never an error. Panics mark bugs only.
 
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod control_plane;

@@ -80,7 +80,7 @@ pub fn comparison_table(summary: &Summary) -> String {
         .runs
         .iter()
         .map(|r| {
-            let mut row = vec![r.strategy.to_string()];
+            let mut row = vec![r.label.clone()];
             row.extend(
                 codes
                     .iter()
@@ -96,12 +96,18 @@ pub fn comparison_table(summary: &Summary) -> String {
     table(&mut out, &header, &rows);
 
     let _ = writeln!(out);
+    let width = summary
+        .runs
+        .iter()
+        .map(|r| r.label.len())
+        .max()
+        .unwrap_or(0);
     for r in &summary.runs {
         let c = &r.cpu;
         let _ = writeln!(
             out,
-            "cpu {:<11} generator {:.1}s (of which spinning {:.1}s), data planes {:.1}s on {} thread{}, {:.1}s wall, {} cores{}",
-            r.strategy.name(),
+            "cpu {:<width$} generator {:.1}s (of which spinning {:.1}s), data planes {:.1}s on {} thread{}, {:.1}s wall, {} cores{}",
+            r.label,
             c.generator_s,
             c.generator_spin_s,
             c.data_plane_s,
@@ -122,7 +128,7 @@ pub fn comparison_table(summary: &Summary) -> String {
 fn main_row(r: &RunSummary) -> Vec<String> {
     let f = &r.figures;
     vec![
-        r.strategy.to_string(),
+        r.label.clone(),
         human_rate(f.offered_rps),
         human_rate(f.achieved_rps),
         human_us(f.latency_us.p50),

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 
+use crate::cache::CacheBackend;
 use crate::clock::{format_rfc3339_ms, SimClock};
 use crate::control_plane::{self, ControlPlane, IssuedKey};
 use crate::data_plane::{DataPlanes, Sizing};
@@ -39,6 +40,8 @@ pub struct Overrides {
     pub seed: Option<u64>,
     /// Crypto backend.
     pub crypto: Option<Backend>,
+    /// Cache backends of the cached strategies.
+    pub cache_backends: Option<Vec<CacheBackend>>,
     /// A few seconds per strategy, for CI.
     pub quick: bool,
 }
@@ -80,6 +83,12 @@ impl Overrides {
         }
         if let Some(c) = self.crypto {
             workload.crypto = c;
+        }
+        if let Some(b) = &self.cache_backends {
+            if b.is_empty() {
+                bail!("--cache-backends needs at least one backend");
+            }
+            workload.data_plane.cache_backends = b.clone();
         }
         Ok(())
     }
@@ -142,20 +151,74 @@ pub fn run_workload(workload: &Workload, output: &Output, stop: &AtomicBool) -> 
         runs: Vec::new(),
     };
     let path = dir.join("summary.json");
-    let strategies = workload.strategies();
-    for (i, strategy) in strategies.iter().enumerate() {
+    let plans = plans(workload);
+    for (i, plan) in plans.iter().enumerate() {
         if stop.load(Ordering::Relaxed) {
             break;
         }
-        let progress = Progress::new(output.quiet, strategy.name(), i + 1, strategies.len());
-        let run = run_strategy(workload, *strategy, &progress, stop)?;
+        let progress = Progress::new(output.quiet, &plan.label(workload), i + 1, plans.len());
+        let run = run_strategy(workload, *plan, &progress, stop)?;
         summary.runs.push(run);
         summary.complete =
-            summary.runs.len() == strategies.len() && !summary.runs.iter().any(|r| r.interrupted);
+            summary.runs.len() == plans.len() && !summary.runs.iter().any(|r| r.interrupted);
         save(&path, &summary)?;
     }
     save(&path, &summary)?;
     Ok(Completed { summary, dir })
+}
+
+/// One strategy run of a workload: the strategy, and the cache backend when
+/// the strategy keeps a cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// The signing-key cache's backend, for the cached strategies.
+    pub cache_backend: Option<CacheBackend>,
+}
+
+impl Plan {
+    /// The name in tables: the strategy, followed by the backend when the
+    /// workload compares several or uses another than `moka`.
+    pub fn label(&self, workload: &Workload) -> String {
+        label(
+            self.strategy,
+            self.cache_backend,
+            &workload.data_plane.cache_backends,
+        )
+    }
+}
+
+/// A run's name in tables; see [`Plan::label`].
+pub fn label(
+    strategy: Strategy,
+    backend: Option<CacheBackend>,
+    backends: &[CacheBackend],
+) -> String {
+    match backend {
+        Some(b) if backends != [CacheBackend::Moka] => format!("{strategy}/{b}"),
+        _ => strategy.to_string(),
+    }
+}
+
+/// The runs of `workload`, in order: each strategy, the cached ones once per
+/// cache backend.
+pub fn plans(workload: &Workload) -> Vec<Plan> {
+    let mut plans = Vec::new();
+    for strategy in workload.strategies() {
+        if strategy.uses_cache() {
+            plans.extend(workload.data_plane.cache_backends.iter().map(|b| Plan {
+                strategy,
+                cache_backend: Some(*b),
+            }));
+        } else {
+            plans.push(Plan {
+                strategy,
+                cache_backend: None,
+            });
+        }
+    }
+    plans
 }
 
 fn save(path: &Path, summary: &Summary) -> Result<()> {
@@ -163,19 +226,19 @@ fn save(path: &Path, summary: &Summary) -> Result<()> {
     write_atomically(path, &json).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Build the world of `workload`, run `strategy` on it, and summarize.
+/// Build the world of `workload`, run `plan` on it, and summarize.
 ///
 /// # Errors
 ///
 /// When the world cannot be built.
 pub fn run_strategy(
     workload: &Workload,
-    strategy: Strategy,
+    plan: Plan,
     progress: &Progress,
     stop: &AtomicBool,
 ) -> Result<RunSummary> {
     let clock = SimClock::starting_at(workload.clock_start_ms());
-    let world = World::build(workload, strategy, clock.clone())?;
+    let world = World::build(workload, plan, clock.clone())?;
     let regions: Vec<(String, f64)> = workload
         .regions
         .iter()
@@ -281,7 +344,9 @@ pub fn run_strategy(
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     Ok(RunSummary::new(
-        strategy,
+        plan.strategy,
+        plan.cache_backend,
+        &plan.label(workload),
         workload.crypto.name(),
         &figures,
         &regions,
@@ -307,7 +372,7 @@ impl World {
     /// # Errors
     ///
     /// When a control-plane write fails (a bug in the workload's sizing).
-    pub fn build(workload: &Workload, strategy: Strategy, clock: SimClock) -> Result<World> {
+    pub fn build(workload: &Workload, plan: Plan, clock: SimClock) -> Result<World> {
         let cp = Arc::new(ControlPlane::new(
             control_plane::Settings {
                 home_region: workload.control_plane.home_region.clone(),
@@ -346,11 +411,12 @@ impl World {
             azs: workload.data_plane.azs,
             az_concurrency: workload.data_plane.az_concurrency,
             cache_capacity: workload.data_plane.cache_capacity,
+            cache_backend: plan.cache_backend.unwrap_or_default(),
         };
         let planes = Arc::new(DataPlanes::new(
             &regions,
             &sizing,
-            strategy,
+            plan.strategy,
             workload.crypto,
             clock,
             cp,

@@ -5,7 +5,8 @@
 //! | --- | --- | --- |
 //! | `none` | a call to the control plane, which derives from the secret | 5, at the control plane |
 //! | `per-region` | the replicated `kRegion`, derived further on every request | 3 |
-//! | `per-service` | a `moka` cache of `kSigning`, filled from `kRegion` on a miss | 1 on a hit |
+//! | `per-service` | a cache of `kSigning` (`moka` by default), filled from `kRegion` on a miss | 1 on a hit |
+//! | `per-service-prekeyed` | the same cache holding `kSigning` as a pre-keyed HMAC state | 1 on a hit, two SHA-256 compressions fewer |
 
 use std::fmt;
 use std::str::FromStr;
@@ -23,14 +24,23 @@ pub enum Strategy {
     #[serde(rename = "per-region")]
     PerRegion,
     /// The endpoint caches `kSigning` per (access key, key version, date,
-    /// region, service) in a `moka` cache.
+    /// region, service) in a cache (`moka` by default).
     #[serde(rename = "per-service")]
     PerService,
+    /// As `per-service`, but the cache holds `kSigning` as an HMAC key whose
+    /// inner and outer pad blocks are already hashed.
+    #[serde(rename = "per-service-prekeyed")]
+    PerServicePrekeyed,
 }
 
 impl Strategy {
     /// Every strategy, in the order runs and tables use.
-    pub const ALL: [Strategy; 3] = [Strategy::None, Strategy::PerRegion, Strategy::PerService];
+    pub const ALL: [Strategy; 4] = [
+        Strategy::None,
+        Strategy::PerRegion,
+        Strategy::PerService,
+        Strategy::PerServicePrekeyed,
+    ];
 
     /// The strategy's name in workloads, flags and reports.
     pub fn name(self) -> &'static str {
@@ -38,7 +48,13 @@ impl Strategy {
             Strategy::None => "none",
             Strategy::PerRegion => "per-region",
             Strategy::PerService => "per-service",
+            Strategy::PerServicePrekeyed => "per-service-prekeyed",
         }
+    }
+
+    /// Whether the strategy keeps a signing-key cache.
+    pub fn uses_cache(self) -> bool {
+        matches!(self, Strategy::PerService | Strategy::PerServicePrekeyed)
     }
 }
 
@@ -56,7 +72,7 @@ impl FromStr for Strategy {
             .into_iter()
             .find(|st| st.name() == s)
             .ok_or_else(|| {
-                format!("unknown strategy '{s}' (expected none, per-region or per-service)")
+                format!("unknown strategy '{s}' (expected none, per-region, per-service or per-service-prekeyed)")
             })
     }
 }

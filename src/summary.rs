@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::cache::CacheBackend;
 use crate::data_plane::Outcome;
 use crate::loadgen::GeneratorReport;
 use crate::metrics::{Figures, RegionFigures};
@@ -163,6 +164,11 @@ pub struct RegionSummary {
 pub struct RunSummary {
     /// The strategy.
     pub strategy: Strategy,
+    /// The signing-key cache's backend (`null` for strategies without one).
+    pub cache_backend: Option<CacheBackend>,
+    /// The run's name in tables: the strategy, with the backend when a
+    /// workload compares backends.
+    pub label: String,
     /// Crypto backend.
     pub crypto: String,
     /// Measured window, seconds.
@@ -261,6 +267,8 @@ impl RunSummary {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         strategy: Strategy,
+        cache_backend: Option<CacheBackend>,
+        label: &str,
         crypto: &str,
         figures: &Figures,
         regions: &[(String, f64)],
@@ -270,6 +278,8 @@ impl RunSummary {
     ) -> RunSummary {
         let mut run = RunSummary {
             strategy,
+            cache_backend,
+            label: label.to_string(),
             crypto: crypto.to_string(),
             duration_s: window_s,
             interrupted: generator.interrupted,

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::cache::CacheBackend;
 use crate::clock::parse_rfc3339_ms;
 use crate::service::Service;
 use crate::sigv4::crypto::Backend;
@@ -94,7 +95,7 @@ pub struct Workload {
     /// Seed of every random choice (traffic, keys, delays).
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// Strategies to run, in order; all three when absent.
+    /// Strategies to run, in order; all four when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategies: Option<Vec<Strategy>>,
     /// Crypto backend of signers and verifiers.
@@ -229,6 +230,9 @@ pub struct DataPlaneConfig {
     /// Entries of the `per-service` signing-key cache, per AZ replica.
     #[serde(default = "default_cache_capacity")]
     pub cache_capacity: u64,
+    /// Cache backends; the cached strategies run once per backend.
+    #[serde(default = "default_cache_backends")]
+    pub cache_backends: Vec<CacheBackend>,
 }
 
 /// Replication of control-plane writes.
@@ -326,7 +330,7 @@ impl Workload {
         Ok(workload)
     }
 
-    /// The strategies to run: the workload's list, or all three.
+    /// The strategies to run: the workload's list, or all four.
     pub fn strategies(&self) -> Vec<Strategy> {
         self.strategies
             .clone()
@@ -369,7 +373,7 @@ impl Workload {
         if strategies.is_empty() {
             return bad(
                 "strategies",
-                "needs at least one strategy (leave the field out to run all three)".into(),
+                "needs at least one strategy (leave the field out to run all four)".into(),
             );
         }
         for (i, s) in strategies.iter().enumerate() {
@@ -463,6 +467,20 @@ impl Workload {
         }
         if dp.cache_capacity == 0 {
             return bad("data_plane.cache_capacity", "must be at least 1".into());
+        }
+        if dp.cache_backends.is_empty() {
+            return bad(
+                "data_plane.cache_backends",
+                "needs at least one backend".into(),
+            );
+        }
+        for (i, b) in dp.cache_backends.iter().enumerate() {
+            if dp.cache_backends[..i].contains(b) {
+                return bad(
+                    "data_plane.cache_backends",
+                    format!("cache backend '{b}' is listed twice"),
+                );
+            }
         }
         let rep = &self.replication;
         range(
@@ -899,6 +917,9 @@ fn default_workers() -> usize {
 fn default_cache_capacity() -> u64 {
     100_000
 }
+fn default_cache_backends() -> Vec<CacheBackend> {
+    vec![CacheBackend::Moka]
+}
 fn default_delay_median() -> f64 {
     2000.0
 }
@@ -960,6 +981,7 @@ impl Default for DataPlaneConfig {
             az_concurrency: default_az_concurrency(),
             workers: default_workers(),
             cache_capacity: default_cache_capacity(),
+            cache_backends: default_cache_backends(),
         }
     }
 }
@@ -1008,7 +1030,7 @@ mod tests {
         let w = Workload::default_workload().unwrap();
         assert_eq!(w.name, "default");
         assert!(w.regions.len() >= 4);
-        assert_eq!(w.strategies().len(), 3);
+        assert_eq!(w.strategies().len(), 4);
     }
 
     #[test]

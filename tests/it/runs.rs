@@ -36,6 +36,7 @@ name = "ap-northeast-1"
 rtt_ms = 15
 [data_plane]
 workers = 2
+cache_backends = ["moka", "sharded"]
 [principals]
 users = 20
 [traffic]
@@ -131,11 +132,18 @@ fn a_real_run_matches_the_schema_and_its_figures_add_up() {
     assert_eq!(summary["complete"], true);
     assert_eq!(summary["seed"], 7);
     let runs = summary["runs"].as_array().unwrap();
-    let names: Vec<&str> = runs
-        .iter()
-        .map(|r| r["strategy"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["none", "per-region", "per-service"]);
+    let names: Vec<&str> = runs.iter().map(|r| r["label"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "none",
+            "per-region",
+            "per-service/moka",
+            "per-service/sharded",
+            "per-service-prekeyed/moka",
+            "per-service-prekeyed/sharded"
+        ]
+    );
 
     for run in runs {
         let strategy = run["strategy"].as_str().unwrap();
@@ -221,6 +229,15 @@ fn a_real_run_matches_the_schema_and_its_figures_add_up() {
                 );
                 assert!(hits > misses, "per-service: hits {hits} misses {misses}");
                 assert_eq!(cp_calls, 0);
+                let backend = run["cache_backend"].as_str().unwrap();
+                assert!(run["label"].as_str().unwrap().ends_with(backend));
+                if backend == "sharded" {
+                    assert_eq!(
+                        hmacs,
+                        keyed + 2 * misses,
+                        "a sharded map derives on every miss"
+                    );
+                }
             }
         }
         let regions = run["regions"].as_array().unwrap();
@@ -233,7 +250,7 @@ fn a_real_run_matches_the_schema_and_its_figures_add_up() {
     }
     // The none strategy pays the simulated round trip; the local ones do not.
     let none_p50 = runs[0]["latency_us"]["p50"].as_f64().unwrap();
-    let local_p50 = runs[2]["latency_us"]["p50"].as_f64().unwrap();
+    let local_p50 = runs[1]["latency_us"]["p50"].as_f64().unwrap();
     assert!(
         none_p50 > 1000.0 && none_p50 > 10.0 * local_p50,
         "none {none_p50} µs, per-service {local_p50} µs"
