@@ -12,10 +12,16 @@
 //! The floor (`bound/*`) is one SHA-256 over a message sized to need exactly
 //! the compressions the `per-service` path must compute for this request (the
 //! canonical request's hash, then the HMAC's inner and outer hashes), with the
-//! same backend. A `per-service` time below its bound, or a `full-derivation`
-//! time below `per-region`'s, would mean the measurement itself is broken
-//! (work optimized away, or a fixture that skips a step); every verifying
-//! closure asserts that it accepted, so a refused request cannot pass as fast.
+//! same backend. `crypto-only/ring` makes exactly the backend calls of the
+//! `per-service` path on the fixture's canonical request and string to sign:
+//! what `per-service` costs beyond it is the keyless work (parsing the
+//! parameters, the checks, writing the canonical request), and what it costs
+//! beyond the bound is the backend's overhead per call (three digests
+//! finished instead of one). A `per-service` or `crypto-only` time below its
+//! bound, or a `full-derivation` time below `per-region`'s, would mean the
+//! measurement itself is broken (work optimized away, or a fixture that skips
+//! a step); every verifying closure asserts that it accepted, so a refused
+//! request cannot pass as fast.
 
 mod common;
 
@@ -200,6 +206,13 @@ fn verify_group(c: &mut Criterion) {
     let message = vec![0x5au8; prekeyed_blocks * 64 - 9];
     group.bench_function("bound-prekeyed/ring", |b| {
         b.iter(|| Ring::sha256(black_box(&message)))
+    });
+    let (creq, sts) = (f.canonical_request.as_bytes(), f.string_to_sign.as_bytes());
+    group.bench_function("crypto-only/ring", |b| {
+        b.iter(|| {
+            let digest = Ring::sha256(black_box(creq));
+            (digest, Ring::hmac(&f.signing_key.0, &[black_box(sts)]))
+        })
     });
     peers(&mut group, &f);
     group.finish();

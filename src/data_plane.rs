@@ -525,7 +525,7 @@ fn check_region_status(store: &ReplicaStore, key: &AccessKeyId) -> Result<(), Re
 /// The access key a request names, when its credential can be read.
 fn key_of(request: &Request<'_>) -> Option<AccessKeyId> {
     let params = auth::read(request).ok()?;
-    let cred = Credential::parse(params.credential.as_str(), params.location).ok()?;
+    let cred = Credential::parse(params.credential(), params.location).ok()?;
     AccessKeyId::new(cred.access_key_id)
 }
 

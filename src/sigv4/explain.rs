@@ -93,7 +93,7 @@ pub fn diagnose(request: &Request<'_>, ctx: &Context<'_>, expected: &Expected<'_
     let Ok(params) = auth::read(request) else {
         return report;
     };
-    report.provided_signature = Some(params.signature.as_str().to_string());
+    report.provided_signature = Some(params.signature().to_string());
     let Some(recomputed) = Recompute::new(request, &params, ctx, expected) else {
         return report;
     };
@@ -106,7 +106,7 @@ pub fn diagnose(request: &Request<'_>, ctx: &Context<'_>, expected: &Expected<'_
         report.hints = match (expected.canonical_request, &report.canonical_request) {
             // The client's canonical request names the difference itself.
             (Some(client), Some(ours)) => diff_canonical(ours, client).into_iter().collect(),
-            _ => recomputed.explain_mismatch(params.signature.as_str()),
+            _ => recomputed.explain_mismatch(params.signature()),
         };
     } else if let Some(code) = report.code {
         let matches = report.signature == report.provided_signature;
@@ -136,12 +136,8 @@ fn context_hints(
             human_seconds(ctx.now.abs_diff(signed_at)),
             date.as_str()
         )),
-        ErrorCode::AccessDenied if params.expires.is_some() => {
-            let expires: i64 = params
-                .expires
-                .as_ref()
-                .and_then(|e| e.as_str().parse().ok())
-                .unwrap_or(0);
+        ErrorCode::AccessDenied if params.expires().is_some() => {
+            let expires: i64 = params.expires().and_then(|e| e.parse().ok()).unwrap_or(0);
             hints.push(format!(
                 "the presigned URL was signed at {} for {expires} s, so it is valid from {} to {}; \
                  the verifier's clock reads {}",
@@ -152,7 +148,7 @@ fn context_hints(
             ));
         }
         ErrorCode::AccessDenied => {
-            let signed = params.signed_headers.as_str();
+            let signed = params.signed_headers();
             let unsigned: Vec<&str> = request
                 .headers
                 .iter()
@@ -169,7 +165,7 @@ fn context_hints(
             }
         }
         ErrorCode::AuthorizationHeaderMalformed | ErrorCode::AuthorizationQueryParametersError => {
-            if let Ok(cred) = Credential::parse(params.credential.as_str(), params.location) {
+            if let Ok(cred) = Credential::parse(params.credential(), params.location) {
                 hints.push(format!(
                     "the credential scope names date {}, region '{}', service '{}'; the verifier \
                      expects region '{}', service '{}', and the date of X-Amz-Date ({})",
@@ -257,7 +253,7 @@ impl<'q, 'a, 'e> Recompute<'q, 'a, 'e> {
         ctx: &Context<'_>,
         expected: &Expected<'e>,
     ) -> Option<Recompute<'q, 'a, 'e>> {
-        let cred = Credential::parse(params.credential.as_str(), params.location).ok()?;
+        let cred = Credential::parse(params.credential(), params.location).ok()?;
         let date = request_date(request, params).ok()?;
         let rules = ctx
             .rules
@@ -282,7 +278,7 @@ impl<'q, 'a, 'e> Recompute<'q, 'a, 'e> {
             request,
             backend: expected.backend,
             date,
-            scope: Credential::scope_of(params.credential.as_str()).to_string(),
+            scope: Credential::scope_of(params.credential()).to_string(),
             key,
             secret: expected.secret,
             credential: (

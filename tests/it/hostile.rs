@@ -1038,7 +1038,7 @@ fn signatures_of_the_wrong_length_or_case_do_not_match() {
     for presign in [None, Some(60)] {
         let signed = String::from_utf8(sign_raw(raw, "service", NOW, presign)).unwrap();
         let request = Request::parse(signed.as_bytes()).unwrap();
-        let sig = auth::read(&request).unwrap().signature.as_str().to_string();
+        let sig = auth::read(&request).unwrap().signature().to_string();
         assert_eq!(sig.len(), 64);
         let variants = [
             sig.to_ascii_uppercase(),
@@ -1637,9 +1637,9 @@ impl SignedView {
     fn of(request: &Request<'_>) -> Option<SignedView> {
         let params = auth::read(request).ok()?;
         let presigned = params.location == Location::Query;
-        let credential = params.credential.as_str().to_string();
+        let credential = params.credential().to_string();
         let s3 = credential.split('/').nth(3) == Some("s3");
-        let signed_headers = params.signed_headers.as_str().to_string();
+        let signed_headers = params.signed_headers().to_string();
         let headers = signed_headers
             .split(';')
             .map(|name| request.header_values(name).map(squeeze).collect())
@@ -1647,8 +1647,8 @@ impl SignedView {
         let declared_payload = request.header("x-amz-content-sha256").map(str::to_string);
         let unsigned = declared_payload.as_deref() == Some(UNSIGNED_PAYLOAD)
             || (presigned && s3 && declared_payload.is_none());
-        let date = match &params.query_date {
-            Some(d) => d.as_str().to_string(),
+        let date = match params.query_date() {
+            Some(d) => d.to_string(),
             None => request
                 .header("x-amz-date")
                 .or(request.header("date"))?
