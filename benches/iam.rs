@@ -90,12 +90,17 @@ fn policies(c: &mut Criterion) {
 
 fn mapping(c: &mut Criterion) {
     let s3 = b"GET /objects/obj-17.dat HTTP/1.1\r\nHost: sigstorm-data.s3.eu-north-1.amazonaws.com\r\n\r\n";
-    let sqs = b"POST / HTTP/1.1\r\nHost: sqs.eu-north-1.amazonaws.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 117\r\n\r\nAction=SendMessage&QueueUrl=https%3A%2F%2Fsqs.eu-north-1.amazonaws.com%2F123456789012%2Fsigstorm-queue&MessageBody=m";
+    let body = "Action=SendMessage&QueueUrl=https%3A%2F%2Fsqs.eu-north-1.amazonaws.com%2F123456789012%2Fsigstorm-queue&MessageBody=m";
+    let sqs = format!(
+        "POST / HTTP/1.1\r\nHost: sqs.eu-north-1.amazonaws.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let sqs = sqs.as_bytes();
     let mut target = Target::default();
     let mut group = c.benchmark_group("iam");
     for (id, service, raw) in [
         ("map/s3", Service::S3, &s3[..]),
-        ("map/sqs", Service::Sqs, &sqs[..]),
+        ("map/sqs", Service::Sqs, sqs),
     ] {
         let request = Request::parse(raw).unwrap();
         service

@@ -294,6 +294,28 @@ fn peers(group: &mut Group<'_>, f: &Fixture) {
         String::from_utf8_lossy(&f.raw).contains(&signature),
         "aws-sigv4 signs the fixture as sigstorm does"
     );
+    #[cfg(feature = "peer-s3s")]
+    {
+        let service = s3s_peer::service();
+        assert!(
+            s3s_peer::verify(&service, s3s_peer::request(&f.raw)),
+            "s3s accepts the fixture"
+        );
+        let mut tampered = f.raw.clone();
+        let at = tampered.iter().rposition(u8::is_ascii_hexdigit).unwrap();
+        tampered[at] = if tampered[at] == b'a' { b'b' } else { b'a' };
+        assert!(
+            !s3s_peer::verify(&service, s3s_peer::request(&tampered)),
+            "s3s refuses a changed signature"
+        );
+        group.bench_function("peer/s3s-verify", |b| {
+            b.iter_batched(
+                || s3s_peer::request(&f.raw),
+                |request| assert!(s3s_peer::verify(&service, request)),
+                criterion::BatchSize::SmallInput,
+            )
+        });
+    }
     group.bench_function("peer/aws-sigv4-sign", |b| {
         b.iter(|| {
             let request = SignableRequest::new(
@@ -309,6 +331,83 @@ fn peers(group: &mut Group<'_>, f: &Fixture) {
                 .len()
         })
     });
+}
+
+/// The `s3s` crate's verification (version 0.14.1): its SigV4 code is
+/// private, so the request goes through `S3Service::call` with a route that
+/// answers right after the signature check. s3s derives the signing key from
+/// the secret on every request; its own request handling (routing, header
+/// extraction) is included, the building of the `http::Request` is not.
+#[cfg(feature = "peer-s3s")]
+mod s3s_peer {
+    use std::sync::Arc;
+
+    use http::{Method, Uri};
+    use s3s::auth::SimpleAuth;
+    use s3s::config::{S3Config, StaticConfigProvider};
+    use s3s::host::SingleDomain;
+    use s3s::route::S3Route;
+    use s3s::service::{S3Service, S3ServiceBuilder};
+    use s3s::{Body, HttpRequest, S3Request, S3Response, S3Result, S3};
+
+    struct NoopS3;
+    impl S3 for NoopS3 {}
+
+    /// Matches every request; s3s runs it only after verifying the signature.
+    struct AcceptRoute;
+
+    #[async_trait::async_trait]
+    impl S3Route for AcceptRoute {
+        fn is_match(
+            &self,
+            _: &Method,
+            _: &Uri,
+            _: &http::HeaderMap,
+            _: &mut http::Extensions,
+        ) -> bool {
+            true
+        }
+        async fn check_access(&self, req: &mut S3Request<Body>) -> S3Result<()> {
+            match req.credentials {
+                Some(_) => Ok(()),
+                None => Err(s3s::s3_error!(AccessDenied, "signature required")),
+            }
+        }
+        async fn call(&self, _: S3Request<Body>) -> S3Result<S3Response<Body>> {
+            Ok(S3Response::new(Body::empty()))
+        }
+    }
+
+    pub fn service() -> S3Service {
+        let mut config = S3Config::default();
+        // The fixture is dated 2026-06-01; do not let s3s's clock refuse it.
+        config.presigned_url_max_skew_time_secs = u32::MAX;
+        let mut b = S3ServiceBuilder::new(NoopS3);
+        b.set_config(Arc::new(StaticConfigProvider::new(Arc::new(config))));
+        b.set_auth(SimpleAuth::from_single(
+            super::ACCESS_KEY_ID,
+            super::common::SECRET,
+        ));
+        b.set_host(SingleDomain::new("s3.eu-north-1.amazonaws.com").unwrap());
+        b.set_route(AcceptRoute);
+        b.build()
+    }
+
+    /// The fixture's signed request as s3s takes it.
+    pub fn request(raw: &[u8]) -> HttpRequest {
+        let parsed = sigstorm::sigv4::http::Request::parse(raw).unwrap();
+        let mut builder = http::Request::builder()
+            .method(Method::GET)
+            .uri(parsed.path);
+        for h in &parsed.headers {
+            builder = builder.header(h.name, h.value);
+        }
+        builder.body(Body::empty()).unwrap()
+    }
+
+    pub fn verify(service: &S3Service, request: HttpRequest) -> bool {
+        matches!(pollster::block_on(service.call(request)), Ok(r) if r.status() == http::StatusCode::OK)
+    }
 }
 
 criterion_group!(

@@ -6,7 +6,7 @@
 //! | --- | --- | --- |
 //! | `moka` | `moka::sync::Cache` (TinyLFU admission, LRU eviction) | computed once |
 //! | `quick-cache` | `quick_cache::sync::Cache` (CLOCK-Pro, sharded) | computed once |
-//! | `sharded` | 64 `RwLock<HashMap>` shards, `foldhash`, evicts an arbitrary entry of a full shard | each computes |
+//! | `sharded` | 64 `RwLock<HashMap>` shards, `foldhash`, first-in first-out eviction per shard | each computes |
 //! | `per-thread` | a `HashMap` per thread (no sharing, no lock), same eviction | each thread computes its own |
 //!
 //! The cache key carries the access key's version, so an entry of a key that
@@ -14,7 +14,7 @@
 //! ([`crate::data_plane`]).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::str::FromStr;
@@ -94,6 +94,43 @@ const SHARDS: usize = 64;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+/// A map bounded by first-in first-out eviction: O(1) per insert.
+struct Bounded<K, V> {
+    map: FastMap<K, V>,
+    order: VecDeque<K>,
+}
+
+impl<K: Hash + Eq + Copy, V> Default for Bounded<K, V> {
+    fn default() -> Self {
+        Bounded {
+            map: FastMap::default(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Copy, V> Bounded<K, V> {
+    fn get(&self, key: &K) -> Option<&V> {
+        self.map.get(key)
+    }
+
+    /// Insert, first evicting the oldest entry when the map is full.
+    fn insert(&mut self, key: K, value: V, capacity: usize) {
+        if self.map.insert(key, value).is_none() {
+            self.order.push_back(key);
+            while self.order.len() > capacity {
+                if let Some(oldest) = self.order.pop_front() {
+                    self.map.remove(&oldest);
+                }
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+}
+
 /// A bounded cache of derived keys with one of the [`CacheBackend`]s.
 pub struct KeyCache<K, V> {
     inner: Inner<K, V>,
@@ -103,7 +140,7 @@ pub struct KeyCache<K, V> {
 enum Inner<K, V> {
     Moka(moka::sync::Cache<K, V>),
     QuickCache(quick_cache::sync::Cache<K, V>),
-    Sharded(Box<[RwLock<FastMap<K, V>>]>, foldhash::fast::RandomState),
+    Sharded(Box<[RwLock<Bounded<K, V>>]>, foldhash::fast::RandomState),
     PerThread(u64),
 }
 
@@ -129,7 +166,7 @@ where
             CacheBackend::QuickCache => Inner::QuickCache(quick_cache::sync::Cache::new(capacity)),
             CacheBackend::Sharded => Inner::Sharded(
                 (0..SHARDS)
-                    .map(|_| RwLock::new(FastMap::default()))
+                    .map(|_| RwLock::new(Bounded::default()))
                     .collect(),
                 foldhash::fast::RandomState::default(),
             ),
@@ -184,13 +221,13 @@ where
                 let v = derive();
                 let mut shard = shards[shard_of(hasher, &key)].write();
                 let per_shard = self.capacity.div_ceil(SHARDS);
-                insert_bounded(&mut shard, key, v.clone(), per_shard);
+                shard.insert(key, v.clone(), per_shard);
                 (v, Lookup::Derived)
             }
             Inner::PerThread(id) => {
                 let v = derive();
                 let capacity = self.capacity;
-                with_thread_map::<K, V, _>(*id, |m| insert_bounded(m, key, v.clone(), capacity));
+                with_thread_map::<K, V, _>(*id, |m| m.insert(key, v.clone(), capacity));
                 (v, Lookup::Derived)
             }
         }
@@ -219,34 +256,19 @@ fn shard_of<K: Hash>(hasher: &foldhash::fast::RandomState, key: &K) -> usize {
     (hasher.hash_one(key) as usize) % SHARDS
 }
 
-/// Insert, first evicting an arbitrary entry when the map is full.
-fn insert_bounded<K: Hash + Eq + Copy, V, S: BuildHasher>(
-    map: &mut HashMap<K, V, S>,
-    key: K,
-    value: V,
-    capacity: usize,
-) {
-    if map.len() >= capacity && !map.contains_key(&key) {
-        if let Some(victim) = map.keys().next().copied() {
-            map.remove(&victim);
-        }
-    }
-    map.insert(key, value);
-}
-
-fn with_thread_map<K, V, R>(id: u64, f: impl FnOnce(&mut FastMap<K, V>) -> R) -> R
+fn with_thread_map<K, V, R>(id: u64, f: impl FnOnce(&mut Bounded<K, V>) -> R) -> R
 where
-    K: Hash + Eq + 'static,
+    K: Hash + Eq + Copy + 'static,
     V: 'static,
 {
     PER_THREAD.with(|maps| {
         let mut maps = maps.borrow_mut();
         let any = maps
             .entry(id)
-            .or_insert_with(|| Box::new(FastMap::<K, V>::default()));
+            .or_insert_with(|| Box::new(Bounded::<K, V>::default()));
         // Each id is created for one KeyCache<K, V>, so the type always matches.
         let map = any
-            .downcast_mut::<FastMap<K, V>>()
+            .downcast_mut::<Bounded<K, V>>()
             .unwrap_or_else(|| unreachable!("a per-thread cache id is used with one type"));
         f(map)
     })
@@ -322,6 +344,20 @@ mod tests {
         let other = std::thread::spawn(move || a2.get(&1)).join().unwrap();
         assert_eq!(other, None);
         assert_eq!(a.get(&1), Some(1));
+    }
+
+    #[test]
+    fn bounded_maps_evict_the_oldest_entry() {
+        let mut m: Bounded<u32, u32> = Bounded::default();
+        for k in 0..5 {
+            m.insert(k, k, 3);
+        }
+        m.insert(4, 40, 3);
+        assert_eq!(m.len(), 3);
+        assert_eq!(
+            (m.get(&1), m.get(&2), m.get(&4)),
+            (None, Some(&2), Some(&40))
+        );
     }
 
     #[test]

@@ -351,9 +351,9 @@ impl ControlPlane {
         rtt: Duration,
         prepared: &Prepared<'_>,
     ) -> (Result<UserId, Rejection>, u32) {
-        tokio::time::sleep(rtt / 2).await;
+        simulated_wait(rtt / 2).await;
         let result = self.serve::<C>(prepared).await;
-        tokio::time::sleep(rtt / 2).await;
+        simulated_wait(rtt / 2).await;
         result
     }
 
@@ -372,7 +372,7 @@ impl ControlPlane {
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         self.calls.fetch_add(1, Ordering::Relaxed);
         let result = self.derive_and_check::<C>(prepared);
-        tokio::time::sleep(self.settings.service_time).await;
+        simulated_wait(self.settings.service_time).await;
         drop(permit);
         result
     }
@@ -491,6 +491,14 @@ impl ControlPlane {
                     .collect()
             })
             .collect()
+    }
+}
+
+/// Wait a simulated duration. tokio's timer rounds every sleep up to its
+/// next millisecond tick, so a zero duration must not sleep at all.
+async fn simulated_wait(duration: Duration) {
+    if !duration.is_zero() {
+        tokio::time::sleep(duration).await;
     }
 }
 
