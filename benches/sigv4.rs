@@ -203,22 +203,32 @@ fn verify_group(c: &mut Criterion) {
     group.bench_function("bound/ring", |b| {
         b.iter(|| Ring::sha256(black_box(&message)))
     });
+    group.bench_function("bound/rustcrypto", |b| {
+        b.iter(|| RustCrypto::sha256(black_box(&message)))
+    });
     let message = vec![0x5au8; prekeyed_blocks * 64 - 9];
     group.bench_function("bound-prekeyed/ring", |b| {
         b.iter(|| Ring::sha256(black_box(&message)))
     });
     let (creq, sts) = (f.canonical_request.as_bytes(), f.string_to_sign.as_bytes());
-    group.bench_function("crypto-only/ring", |b| {
-        b.iter(|| {
-            let digest = Ring::sha256(black_box(creq));
-            (digest, Ring::hmac(&f.signing_key.0, &[black_box(sts)]))
-        })
-    });
+    crypto_only::<Ring>(&mut group, "crypto-only/ring", creq, sts, &f);
+    crypto_only::<RustCrypto>(&mut group, "crypto-only/rustcrypto", creq, sts, &f);
     peers(&mut group, &f);
     group.finish();
 }
 
 type Group<'g> = criterion::BenchmarkGroup<'g, criterion::measurement::WallTime>;
+
+/// Exactly the backend calls of the `per-service` path: the canonical
+/// request's hash and the signature's HMAC.
+fn crypto_only<C: Crypto>(group: &mut Group<'_>, id: &str, creq: &[u8], sts: &[u8], f: &Fixture) {
+    group.bench_function(id, |b| {
+        b.iter(|| {
+            let digest = C::sha256(black_box(creq));
+            (digest, C::hmac(&f.signing_key.0, &[black_box(sts)]))
+        })
+    });
+}
 
 fn per_service<C: Crypto>(
     group: &mut Group<'_>,
