@@ -119,6 +119,10 @@ pub struct Decision {
     /// The AZ's applied state (key active, policy allows) would allow the
     /// request; used to find legitimate requests refused.
     pub state_allows: bool,
+    /// Allowed while the control plane had already revoked the key or denied
+    /// the action but the AZ had not yet applied it: the eventual-consistency
+    /// exposure.
+    pub exposure: bool,
 }
 
 /// The `per-service` cache key: everything that makes a signing key, plus the
@@ -501,6 +505,7 @@ impl Decision {
             control_plane_call: false,
             stale_accept: false,
             state_allows: false,
+            exposure: false,
         }
     }
 }
@@ -572,6 +577,7 @@ fn conclude(
             control_plane_call: work.control_plane_call,
             stale_accept: outcome == Outcome::Allowed && !(key_active && policy_allows),
             state_allows: key_active && policy_allows,
+            exposure: false,
         }
     })
 }

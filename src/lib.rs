@@ -49,6 +49,7 @@ pub mod progress;
 pub mod replication;
 pub mod report;
 pub mod run;
+pub mod schedule;
 pub mod service;
 pub mod sigv4;
 pub mod strategy;

@@ -11,13 +11,15 @@
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 use hdrhistogram::Histogram;
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::data_plane::{CacheUse, Decision, Outcome};
+use crate::schedule::PhaseSpan;
+use crate::service::Service;
 
 /// The largest latency a histogram holds: one hour, in nanoseconds. Larger
 /// values are recorded as this value.
@@ -187,7 +189,40 @@ thread_local! {
     static THREAD_SHARD: Cell<usize> = Cell::new(NEXT_THREAD.fetch_add(1, Ordering::Relaxed));
 }
 
+/// What a recorder measures.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    /// Regions, in world order.
+    pub regions: usize,
+    /// Start of the measured window (requests intended before it are not
+    /// measured).
+    pub window_start: Instant,
+    /// End of the measured window.
+    pub window_end: Instant,
+    /// The run's phases, in seconds from `window_start`.
+    pub phases: Vec<PhaseSpan>,
+    /// Length of one time-series interval.
+    pub interval: Duration,
+}
+
 impl Recorder {
+    /// A recorder for `spec`.
+    pub fn with_spec(spec: Spec) -> Recorder {
+        Recorder::new(spec.regions, spec.window_start, spec.window_end)
+    }
+
+    /// The replicas of `region` applied a change-log entry `delay_ms` after
+    /// the control plane wrote it (simulated milliseconds).
+    pub fn record_propagation(&self, region: usize, delay_ms: f64) {
+        let _ = (region, delay_ms);
+    }
+
+    /// A periodic sample of `region`'s replication: entries the control plane
+    /// has written that its slowest AZ replica has not applied.
+    pub fn sample_replication(&self, region: usize, backlog: u64) {
+        let _ = (region, backlog);
+    }
+
     /// A recorder for `regions` regions measuring requests intended in
     /// `[window_start, window_end)`.
     pub fn new(regions: usize, window_start: Instant, window_end: Instant) -> Recorder {
@@ -243,11 +278,13 @@ impl Recorder {
     pub fn record_response(
         &self,
         region: usize,
+        service: Service,
         intended: Instant,
         started: Instant,
         decision: &Decision,
         expected: Expectation,
     ) {
+        let _ = service;
         let latency = nanos_between(intended, decision.responded);
         let in_window = self.in_window(intended);
         let completed_in_window =
@@ -330,8 +367,6 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
     use crate::sigv4::ErrorCode;
 
     fn decision(outcome: Outcome, responded: Instant, state_allows: bool) -> Decision {
@@ -344,6 +379,7 @@ mod tests {
             control_plane_call: false,
             stale_accept: false,
             state_allows,
+            exposure: false,
         }
     }
 
@@ -356,9 +392,10 @@ mod tests {
         rec.record_dispatch(0, before, before);
         rec.record_dispatch(1, inside, inside + Duration::from_micros(3));
         let late = decision(Outcome::Allowed, inside + Duration::from_micros(250), true);
-        rec.record_response(1, inside, inside, &late, Expectation::Allowed);
+        rec.record_response(1, Service::S3, inside, inside, &late, Expectation::Allowed);
         rec.record_response(
             0,
+            Service::S3,
             before,
             before,
             &decision(Outcome::Allowed, before, true),
@@ -389,11 +426,19 @@ mod tests {
             t0,
             true,
         );
-        rec.record_response(0, t0, t0, &refused, Expectation::Allowed);
+        rec.record_response(0, Service::S3, t0, t0, &refused, Expectation::Allowed);
         let refused_fairly = decision(Outcome::Rejected(ErrorCode::InvalidAccessKeyId), t0, false);
-        rec.record_response(0, t0, t0, &refused_fairly, Expectation::Allowed);
         rec.record_response(
             0,
+            Service::S3,
+            t0,
+            t0,
+            &refused_fairly,
+            Expectation::Allowed,
+        );
+        rec.record_response(
+            0,
+            Service::S3,
             t0,
             t0,
             &decision(Outcome::Allowed, t0, true),
@@ -401,7 +446,7 @@ mod tests {
         );
         let mut stale = decision(Outcome::Allowed, t0, false);
         stale.stale_accept = true;
-        rec.record_response(0, t0, t0, &stale, Expectation::Allowed);
+        rec.record_response(0, Service::S3, t0, t0, &stale, Expectation::Allowed);
         rec.record_shed(0, t0);
         let f = rec.finish();
         assert_eq!(f.total.unexpected_rejections, 1);
@@ -422,7 +467,7 @@ mod tests {
                 std::thread::spawn(move || {
                     for i in 0..1000u64 {
                         let d = decision(Outcome::Allowed, t0 + Duration::from_nanos(i + 1), true);
-                        rec.record_response(0, t0, t0, &d, Expectation::Allowed);
+                        rec.record_response(0, Service::S3, t0, t0, &d, Expectation::Allowed);
                     }
                 })
             })

@@ -19,7 +19,7 @@ use crate::data_plane::{DataPlanes, Sizing};
 use crate::identity::UserId;
 use crate::loadgen::traffic::{user_policy, Factory, Mix};
 use crate::loadgen::{drive, Dispatch, GeneratorProgress, Schedule};
-use crate::metrics::Recorder;
+use crate::metrics::{Recorder, Spec};
 use crate::progress::Progress;
 use crate::replication::{run_applier, ApplySchedule, DelayModel};
 use crate::sigv4::crypto::Backend;
@@ -258,11 +258,18 @@ pub fn run_strategy(
     let start = wall_start + Duration::from_millis(50);
     let warmup = Duration::from_secs_f64(workload.run.warmup_s);
     let window = Duration::from_secs_f64(workload.run.duration_s);
-    let recorder = Arc::new(Recorder::new(
-        regions.len(),
-        start + warmup,
-        start + warmup + window,
-    ));
+    let phases = crate::schedule::phases(
+        &workload.schedule,
+        midnight_s(workload),
+        workload.run.duration_s,
+    );
+    let recorder = Arc::new(Recorder::with_spec(Spec {
+        regions: regions.len(),
+        window_start: start + warmup,
+        window_end: start + warmup + window,
+        phases,
+        interval: Duration::from_secs_f64(workload.run.interval_ms / 1000.0),
+    }));
     let dispatch = Dispatch {
         runtime: runtime.handle().clone(),
         planes: world.planes.clone(),
@@ -302,8 +309,11 @@ pub fn run_strategy(
                 )
             })
             .context("cannot start the generator thread")?;
+        let sample_every = Duration::from_secs_f64(workload.run.interval_ms / 1000.0)
+            .min(Duration::from_millis(100));
         while !generator.is_finished() {
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(sample_every);
+            world.sample_replication(&recorder);
             progress.tick(&recorder, start, warmup, window, &generator_progress);
         }
         generator
@@ -424,6 +434,21 @@ impl World {
         Ok(World { planes, clients })
     }
 
+    /// Record each region's replication backlog: entries the control plane
+    /// has written that the region's slowest AZ replica has not applied.
+    pub fn sample_replication(&self, recorder: &Recorder) {
+        let head = self.planes.control_plane().log().head();
+        for (r, region) in self.planes.regions.iter().enumerate() {
+            let slowest = region
+                .azs
+                .iter()
+                .map(|az| az.replica.applied_version())
+                .min()
+                .unwrap_or(head);
+            recorder.sample_replication(r, head.saturating_sub(slowest));
+        }
+    }
+
     /// Start one replication applier per AZ replica on `runtime`.
     pub fn start_replication(
         &self,
@@ -465,6 +490,15 @@ fn mix(workload: &Workload) -> Mix {
         zipf_exponent: workload.principals.zipf_exponent,
         account_id: workload.principals.account_id.clone(),
     }
+}
+
+/// Seconds from the start of measurement to the first UTC midnight after the
+/// simulated clock's start, when the run crosses one.
+pub fn midnight_s(workload: &Workload) -> Option<f64> {
+    let start_ms = workload.clock_start_ms() + (workload.run.warmup_s * 1000.0) as i64;
+    let next_midnight_ms = (start_ms.div_euclid(86_400_000) + 1) * 86_400_000;
+    let s = (next_midnight_ms - start_ms) as f64 / 1000.0;
+    (s < workload.run.duration_s).then_some(s)
 }
 
 fn run_id(name: &str, unix_ms: i64) -> String {

@@ -14,6 +14,7 @@ use thiserror::Error;
 
 use crate::cache::CacheBackend;
 use crate::clock::parse_rfc3339_ms;
+use crate::schedule::Event;
 use crate::service::Service;
 use crate::sigv4::crypto::Backend;
 use crate::strategy::Strategy;
@@ -128,6 +129,9 @@ pub struct Workload {
     /// Shares of requests that are presigned or meant to be refused.
     #[serde(default)]
     pub traffic: TrafficConfig,
+    /// Storms and faults while traffic flows, by start time.
+    #[serde(default)]
+    pub schedule: Vec<Event>,
 }
 
 /// The simulated clock's start.
@@ -151,6 +155,9 @@ pub struct RunConfig {
     /// Longest wait for in-flight requests after the load stops, seconds.
     #[serde(default = "default_drain")]
     pub drain_timeout_s: f64,
+    /// Length of one interval of the time series, milliseconds.
+    #[serde(default = "default_interval")]
+    pub interval_ms: f64,
 }
 
 /// Open-loop arrivals.
@@ -397,6 +404,7 @@ impl Workload {
         positive("run.duration_s", self.run.duration_s, 3600.0)?;
         range("run.warmup_s", self.run.warmup_s, 0.0, 600.0)?;
         range("run.drain_timeout_s", self.run.drain_timeout_s, 0.1, 600.0)?;
+        range("run.interval_ms", self.run.interval_ms, 10.0, 60_000.0)?;
         positive("load.rate_per_sec", self.load.rate_per_sec, 10_000_000.0)?;
         if self.load.rate_per_sec < MIN_RATE_PER_SEC {
             return bad(
@@ -559,7 +567,8 @@ impl Workload {
                 "weights must be numbers from 0 to 1e9 with a positive sum".into(),
             );
         }
-        self.validate_traffic()
+        self.validate_traffic()?;
+        self.validate_schedule()
     }
 
     fn validate_regions(&self) -> Result<(), (String, String)> {
@@ -615,6 +624,26 @@ impl Workload {
                     self.control_plane.home_region
                 ),
             ));
+        }
+        Ok(())
+    }
+
+    fn validate_schedule(&self) -> Result<(), (String, String)> {
+        let regions: Vec<String> = self.regions.iter().map(|r| r.name.clone()).collect();
+        for (i, event) in self.schedule.iter().enumerate() {
+            event
+                .validate(&regions, self.data_plane.azs)
+                .map_err(|(field, message)| (format!("schedule[{i}].{field}"), message))?;
+            if event.at_s() >= self.run.duration_s {
+                return Err((
+                    format!("schedule[{i}].at_s"),
+                    format!(
+                        "{} is not within the measured {} seconds (run.duration_s)",
+                        event.at_s(),
+                        self.run.duration_s
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -880,6 +909,9 @@ fn default_warmup() -> f64 {
 }
 fn default_drain() -> f64 {
     10.0
+}
+fn default_interval() -> f64 {
+    100.0
 }
 fn default_arrival() -> Arrival {
     Arrival::Poisson

@@ -170,6 +170,7 @@ impl Dispatch {
             let decision = planes.handle(out.region, out.service, &out.raw, seq).await;
             recorder.record_response(
                 out.region,
+                out.service,
                 intended,
                 actual,
                 &decision,

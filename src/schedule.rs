@@ -1,0 +1,541 @@
+//! What happens while traffic flows: the storms and faults of a workload's
+//! `[[schedule]]`, and the phases they divide a run into.
+//!
+//! Times are seconds from the start of the measured window (after the
+//! warm-up). A storm is control-plane work the data planes must absorb (a
+//! mass key rotation, an onboarding, a policy change, a stalled stream's
+//! catch-up, the midnight roll); a fault is something failing (the control
+//! plane, a region's data plane, an AZ replica). Phases: `steady` before the
+//! first event, the event's own window (`storm: <kind>` or `fault: <kind>`),
+//! then `recovery` until the next event or the end.
+
+use serde::{Deserialize, Serialize};
+
+/// One scheduled storm or fault.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    /// Rotate `count` users' keys: create a second key, switch the clients
+    /// to it after `switch_after_s`, deactivate the old one after
+    /// `deactivate_after_s`, delete it after `delete_after_s` (if set).
+    RotateKeys {
+        /// Seconds from the start of measurement.
+        at_s: f64,
+        /// Users whose key rotates.
+        count: usize,
+        /// Seconds from `at_s` until clients sign with the new key.
+        #[serde(default = "default_switch")]
+        switch_after_s: f64,
+        /// Seconds from `at_s` until the old key is deactivated.
+        #[serde(default = "default_deactivate")]
+        deactivate_after_s: f64,
+        /// Seconds from `at_s` until the old key is deleted.
+        #[serde(default)]
+        delete_after_s: Option<f64>,
+    },
+    /// Onboard `count` users with a key and the usual policy; their clients
+    /// start sending after `use_after_s`.
+    CreateUsers {
+        /// Seconds from the start of measurement.
+        at_s: f64,
+        /// Users to create.
+        count: usize,
+        /// Seconds from `at_s` until the new clients send requests.
+        #[serde(default = "default_switch")]
+        use_after_s: f64,
+    },
+    /// Attach (`deny = true`) or remove a policy denying `s3:GetObject` on
+    /// the bucket's objects to `principals` users.
+    PolicyChange {
+        /// Seconds from the start of measurement.
+        at_s: f64,
+        /// Users the change touches.
+        principals: usize,
+        /// Attach the deny (true) or remove it (false).
+        #[serde(default = "yes")]
+        deny: bool,
+    },
+    /// Propagation to `regions` stalls for `duration_s`, then the backlog
+    /// drains at the apply rate.
+    ReplicationStall {
+        /// Seconds from the start of measurement.
+        at_s: f64,
+        /// How long the stream stays stalled.
+        duration_s: f64,
+        /// Regions whose stream stalls (all when empty).
+        #[serde(default)]
+        regions: Vec<String>,
+    },
+    /// The control plane is impaired for `duration_s`: its API answers
+    /// `api_latency_ms` slower and fails `api_error_rate` of calls (the
+    /// `none` strategy's verifications included), and propagation to
+    /// `stall_regions` stalls until the incident ends.
+    ControlPlaneIncident {
+        /// Seconds from the start of measurement.
+        at_s: f64,
+        /// How long it lasts.
+        duration_s: f64,
+        /// Extra latency of every control-plane call, milliseconds.
+        #[serde(default)]
+        api_latency_ms: f64,
+        /// Share of control-plane calls that fail.
+        #[serde(default)]
+        api_error_rate: f64,
+        /// Regions whose replication stalls during the incident.
+        #[serde(default)]
+        stall_regions: Vec<String>,
+    },
+    /// `region`'s IAM data plane answers `error_rate` of requests with
+    /// `ServiceUnavailable` for `duration_s`.
+    RegionalIncident {
+        /// Seconds from the start of measurement.
+        at_s: f64,
+        /// How long it lasts.
+        duration_s: f64,
+        /// The failing region.
+        region: String,
+        /// Share of its requests that fail.
+        error_rate: f64,
+    },
+    /// `region`'s data plane stops answering for `duration_s`; requests wait
+    /// and are answered when it resumes.
+    Pause {
+        /// Seconds from the start of measurement.
+        at_s: f64,
+        /// How long it stalls.
+        duration_s: f64,
+        /// The stalled region.
+        region: String,
+    },
+    /// AZ replica `az` (0-based) of `region` stops for `duration_s` (to the
+    /// end when absent); the others carry its load.
+    AzLoss {
+        /// Seconds from the start of measurement.
+        at_s: f64,
+        /// How long it is down.
+        #[serde(default)]
+        duration_s: Option<f64>,
+        /// The region.
+        region: String,
+        /// The AZ replica's index.
+        az: usize,
+    },
+}
+
+/// Whether an event is control-plane work or a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventClass {
+    /// Control-plane work the data planes absorb.
+    Storm,
+    /// Something failing.
+    Fault,
+}
+
+/// A named window of a run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PhaseSpan {
+    /// `steady`, `storm: <kind>`, `fault: <kind>` or `recovery`.
+    pub name: String,
+    /// Seconds from the start of measurement.
+    pub start_s: f64,
+    /// Seconds from the start of measurement.
+    pub end_s: f64,
+}
+
+/// How long a storm's phase lasts when nothing says otherwise, seconds.
+pub const STORM_WINDOW_S: f64 = 10.0;
+
+impl Event {
+    /// When it starts, seconds from the start of measurement.
+    pub fn at_s(&self) -> f64 {
+        match self {
+            Event::RotateKeys { at_s, .. }
+            | Event::CreateUsers { at_s, .. }
+            | Event::PolicyChange { at_s, .. }
+            | Event::ReplicationStall { at_s, .. }
+            | Event::ControlPlaneIncident { at_s, .. }
+            | Event::RegionalIncident { at_s, .. }
+            | Event::Pause { at_s, .. }
+            | Event::AzLoss { at_s, .. } => *at_s,
+        }
+    }
+
+    /// The kind's name, as written in workloads.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::RotateKeys { .. } => "rotate_keys",
+            Event::CreateUsers { .. } => "create_users",
+            Event::PolicyChange { .. } => "policy_change",
+            Event::ReplicationStall { .. } => "replication_stall",
+            Event::ControlPlaneIncident { .. } => "control_plane_incident",
+            Event::RegionalIncident { .. } => "regional_incident",
+            Event::Pause { .. } => "pause",
+            Event::AzLoss { .. } => "az_loss",
+        }
+    }
+
+    /// Storm or fault.
+    pub fn class(&self) -> EventClass {
+        match self {
+            Event::RotateKeys { .. }
+            | Event::CreateUsers { .. }
+            | Event::PolicyChange { .. }
+            | Event::ReplicationStall { .. } => EventClass::Storm,
+            _ => EventClass::Fault,
+        }
+    }
+
+    /// How long its phase lasts (to `run_end_s` at most).
+    pub fn window_s(&self, run_end_s: f64) -> f64 {
+        let window = match self {
+            Event::RotateKeys {
+                switch_after_s,
+                deactivate_after_s,
+                delete_after_s,
+                ..
+            } => {
+                switch_after_s
+                    .max(*deactivate_after_s)
+                    .max(delete_after_s.unwrap_or(0.0))
+                    + 1.0
+            }
+            Event::CreateUsers { use_after_s, .. } => use_after_s + 1.0,
+            Event::PolicyChange { .. } => STORM_WINDOW_S,
+            Event::ReplicationStall { duration_s, .. }
+            | Event::ControlPlaneIncident { duration_s, .. }
+            | Event::RegionalIncident { duration_s, .. }
+            | Event::Pause { duration_s, .. } => *duration_s,
+            Event::AzLoss { duration_s, .. } => duration_s.unwrap_or(f64::INFINITY),
+        };
+        window.min(run_end_s - self.at_s()).max(0.0)
+    }
+
+    /// Check the event's values; the error is `(field, message)` relative to
+    /// the event's table.
+    pub fn validate(&self, regions: &[String], azs: usize) -> Result<(), (String, String)> {
+        let bad = |field: &str, message: String| Err((field.to_string(), message));
+        let finite = |v: f64| v.is_finite() && v >= 0.0;
+        if !finite(self.at_s()) {
+            return bad(
+                "at_s",
+                format!("must be 0 or more seconds, not {}", self.at_s()),
+            );
+        }
+        let known = |r: &String| regions.iter().any(|k| k == r);
+        match self {
+            Event::RotateKeys {
+                count,
+                switch_after_s,
+                deactivate_after_s,
+                delete_after_s,
+                ..
+            } => {
+                if *count == 0 {
+                    return bad("count", "must be at least 1".into());
+                }
+                for (field, v) in [
+                    ("switch_after_s", *switch_after_s),
+                    ("deactivate_after_s", *deactivate_after_s),
+                ] {
+                    if !finite(v) {
+                        return bad(field, format!("must be 0 or more seconds, not {v}"));
+                    }
+                }
+                if let Some(d) = delete_after_s {
+                    if !finite(*d) || *d < *deactivate_after_s {
+                        return bad(
+                            "delete_after_s",
+                            format!("must be at least deactivate_after_s, not {d}"),
+                        );
+                    }
+                }
+            }
+            Event::CreateUsers {
+                count, use_after_s, ..
+            } => {
+                if *count == 0 {
+                    return bad("count", "must be at least 1".into());
+                }
+                if !finite(*use_after_s) {
+                    return bad(
+                        "use_after_s",
+                        format!("must be 0 or more seconds, not {use_after_s}"),
+                    );
+                }
+            }
+            Event::PolicyChange { principals, .. } => {
+                if *principals == 0 {
+                    return bad("principals", "must be at least 1".into());
+                }
+            }
+            Event::ReplicationStall {
+                duration_s,
+                regions: stalled,
+                ..
+            } => {
+                positive_duration(*duration_s)?;
+                if let Some(r) = stalled.iter().find(|r| !known(r)) {
+                    return bad(
+                        "regions",
+                        format!("'{r}' is not one of the workload's regions"),
+                    );
+                }
+            }
+            Event::ControlPlaneIncident {
+                duration_s,
+                api_latency_ms,
+                api_error_rate,
+                stall_regions,
+                ..
+            } => {
+                positive_duration(*duration_s)?;
+                if !finite(*api_latency_ms) || *api_latency_ms > 60_000.0 {
+                    return bad(
+                        "api_latency_ms",
+                        format!("must be 0 to 60000, not {api_latency_ms}"),
+                    );
+                }
+                if !(0.0..=1.0).contains(api_error_rate) {
+                    return bad(
+                        "api_error_rate",
+                        format!("must be 0 to 1, not {api_error_rate}"),
+                    );
+                }
+                if let Some(r) = stall_regions.iter().find(|r| !known(r)) {
+                    return bad(
+                        "stall_regions",
+                        format!("'{r}' is not one of the workload's regions"),
+                    );
+                }
+            }
+            Event::RegionalIncident {
+                duration_s,
+                region,
+                error_rate,
+                ..
+            } => {
+                positive_duration(*duration_s)?;
+                if !known(region) {
+                    return bad(
+                        "region",
+                        format!("'{region}' is not one of the workload's regions"),
+                    );
+                }
+                if !(0.0..=1.0).contains(error_rate) {
+                    return bad("error_rate", format!("must be 0 to 1, not {error_rate}"));
+                }
+            }
+            Event::Pause {
+                duration_s, region, ..
+            } => {
+                positive_duration(*duration_s)?;
+                if !known(region) {
+                    return bad(
+                        "region",
+                        format!("'{region}' is not one of the workload's regions"),
+                    );
+                }
+            }
+            Event::AzLoss {
+                duration_s,
+                region,
+                az,
+                ..
+            } => {
+                if let Some(d) = duration_s {
+                    positive_duration(*d)?;
+                }
+                if !known(region) {
+                    return bad(
+                        "region",
+                        format!("'{region}' is not one of the workload's regions"),
+                    );
+                }
+                if *az >= azs {
+                    return bad(
+                        "az",
+                        format!(
+                            "the regions have {azs} AZ replicas (0 to {}), not {az}",
+                            azs - 1
+                        ),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn positive_duration(d: f64) -> Result<(), (String, String)> {
+    if d.is_finite() && d > 0.0 {
+        Ok(())
+    } else {
+        Err((
+            "duration_s".into(),
+            format!("must be more than 0 seconds, not {d}"),
+        ))
+    }
+}
+
+fn default_switch() -> f64 {
+    5.0
+}
+fn default_deactivate() -> f64 {
+    10.0
+}
+fn yes() -> bool {
+    true
+}
+
+/// The phases of a run of `duration_s` measured seconds with `events`
+/// (sorted by start), plus the midnight roll when `midnight_s` (seconds from
+/// the start of measurement) falls inside the run. Phases never overlap: an
+/// event starting inside another's window cuts it short.
+pub fn phases(events: &[Event], midnight_s: Option<f64>, duration_s: f64) -> Vec<PhaseSpan> {
+    let mut starts: Vec<(f64, f64, String)> = events
+        .iter()
+        .map(|e| {
+            let class = match e.class() {
+                EventClass::Storm => "storm",
+                EventClass::Fault => "fault",
+            };
+            (
+                e.at_s(),
+                e.window_s(duration_s),
+                format!("{class}: {}", e.kind()),
+            )
+        })
+        .collect();
+    if let Some(m) = midnight_s.filter(|m| (0.0..duration_s).contains(m)) {
+        starts.push((
+            m,
+            STORM_WINDOW_S.min(duration_s - m),
+            "storm: midnight_roll".to_string(),
+        ));
+    }
+    starts.sort_by(|a, b| a.0.total_cmp(&b.0));
+
+    let mut phases = Vec::new();
+    let mut cursor = 0.0;
+    for (i, (start, window, name)) in starts.iter().enumerate() {
+        let start = start.min(duration_s);
+        if start > cursor {
+            let name = if i == 0 { "steady" } else { "recovery" };
+            phases.push(span(name, cursor, start));
+        }
+        let next = starts
+            .get(i + 1)
+            .map_or(duration_s, |n| n.0.min(duration_s));
+        let end = (start + window).min(next).min(duration_s).max(start);
+        if end > start {
+            phases.push(span(name, start, end));
+        }
+        cursor = cursor.max(end);
+    }
+    if cursor < duration_s {
+        let name = if starts.is_empty() {
+            "steady"
+        } else {
+            "recovery"
+        };
+        phases.push(span(name, cursor, duration_s));
+    }
+    phases
+}
+
+fn span(name: &str, start_s: f64, end_s: f64) -> PhaseSpan {
+    PhaseSpan {
+        name: name.to_string(),
+        start_s,
+        end_s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stall(at_s: f64, duration_s: f64) -> Event {
+        Event::ReplicationStall {
+            at_s,
+            duration_s,
+            regions: vec![],
+        }
+    }
+
+    #[test]
+    fn a_run_without_events_is_steady() {
+        assert_eq!(phases(&[], None, 10.0), vec![span("steady", 0.0, 10.0)]);
+    }
+
+    #[test]
+    fn events_split_the_run_into_steady_event_recovery() {
+        let p = phases(&[stall(3.0, 2.0)], None, 10.0);
+        assert_eq!(
+            p,
+            vec![
+                span("steady", 0.0, 3.0),
+                span("storm: replication_stall", 3.0, 5.0),
+                span("recovery", 5.0, 10.0)
+            ]
+        );
+    }
+
+    #[test]
+    fn overlapping_events_cut_each_other_short_and_midnight_counts() {
+        let az = Event::AzLoss {
+            at_s: 1.0,
+            duration_s: None,
+            region: "eu-north-1".into(),
+            az: 0,
+        };
+        let p = phases(&[az], Some(4.0), 8.0);
+        assert_eq!(
+            p,
+            vec![
+                span("steady", 0.0, 1.0),
+                span("fault: az_loss", 1.0, 4.0),
+                span("storm: midnight_roll", 4.0, 8.0)
+            ]
+        );
+    }
+
+    #[test]
+    fn workload_syntax_is_tagged_by_kind() {
+        #[derive(Deserialize)]
+        struct W {
+            schedule: Vec<Event>,
+        }
+        let w: W = toml::from_str(
+            "[[schedule]]\nkind = \"pause\"\nat_s = 2\nduration_s = 1.5\nregion = \"eu-north-1\"\n\n[[schedule]]\nkind = \"rotate_keys\"\nat_s = 1\ncount = 20\n",
+        )
+        .unwrap();
+        assert_eq!(w.schedule[0].kind(), "pause");
+        assert_eq!(w.schedule[1].window_s(100.0), 11.0);
+        let bad: Result<W, _> = toml::from_str(
+            "[[schedule]]\nkind = \"pause\"\nat_s = 2\nduraton_s = 1\nregion = \"x\"\n",
+        );
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let regions = vec!["us-east-1".to_string()];
+        let e = Event::RegionalIncident {
+            at_s: 1.0,
+            duration_s: 1.0,
+            region: "mars-north-1".into(),
+            error_rate: 0.5,
+        };
+        assert_eq!(e.validate(&regions, 3).unwrap_err().0, "region");
+        let e = Event::AzLoss {
+            at_s: 1.0,
+            duration_s: None,
+            region: "us-east-1".into(),
+            az: 3,
+        };
+        assert_eq!(e.validate(&regions, 3).unwrap_err().0, "az");
+        assert!(stall(1.0, 0.0).validate(&regions, 3).is_err());
+    }
+}
