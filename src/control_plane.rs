@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -25,6 +25,7 @@ use crate::clock::SimClock;
 use crate::iam::Policy;
 use crate::identity::{AccessKeyId, KeyStatus, User, UserId};
 use crate::replication::{Change, ChangeLog, RegionKeys, ReplicaStore};
+use crate::service::Target;
 use crate::sigv4::amz_date::AmzDate;
 use crate::sigv4::crypto::{self, Backend, Crypto, RegionKey, SecretAccessKey};
 use crate::sigv4::verify::Prepared;
@@ -52,6 +53,9 @@ pub enum ApiError {
     /// The entity already exists.
     #[error("EntityAlreadyExists: {0}")]
     EntityAlreadyExists(String),
+    /// The service failed to answer (during an incident).
+    #[error("ServiceFailure: {0}")]
+    ServiceFailure(String),
 }
 
 /// How the control plane is sized, and where it lives.
@@ -107,6 +111,43 @@ pub struct ControlPlane {
     workers: Semaphore,
     waiting: AtomicUsize,
     calls: AtomicU64,
+    truth: RwLock<Truth>,
+    incident: RwLock<Option<Incident>>,
+    api_calls: AtomicU64,
+    api_errors: AtomicU64,
+}
+
+/// What the control plane has written that refuses requests, by log
+/// version: the measure of the regions' exposure while they catch up.
+#[derive(Default)]
+struct Truth {
+    /// Keys deactivated or deleted, and at which version.
+    revoked: HashMap<AccessKeyId, u64>,
+    /// Each user's latest inline policies, and the version that set them.
+    policies: HashMap<UserId, (u64, Vec<Arc<Policy>>)>,
+}
+
+/// A control-plane incident: every API call (and every `none`-strategy
+/// verification) is slower, and a share of them fail.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Incident {
+    /// Extra latency of each call.
+    pub api_latency: Duration,
+    /// Share of calls that fail (0 to 1).
+    pub error_rate: f64,
+}
+
+/// What a push of region keys did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PushReport {
+    /// Active keys whose region keys were derived.
+    pub keys: usize,
+    /// Regions each key was derived for.
+    pub regions: usize,
+    /// HMAC computations (two per key and region).
+    pub hmacs: u64,
+    /// Wall-clock time of the derivation, milliseconds.
+    pub duration_ms: u64,
 }
 
 /// A key pair handed to a client when the key is created.
@@ -133,6 +174,79 @@ impl ControlPlane {
             rng: Mutex::new(rng),
             waiting: AtomicUsize::new(0),
             calls: AtomicU64::new(0),
+            truth: RwLock::new(Truth::default()),
+            incident: RwLock::new(None),
+            api_calls: AtomicU64::new(0),
+            api_errors: AtomicU64::new(0),
+        }
+    }
+
+    /// Start (`Some`) or end (`None`) an incident.
+    pub fn set_incident(&self, incident: Option<Incident>) {
+        *self.incident.write() = incident;
+    }
+
+    /// API calls made so far and how many failed.
+    pub fn api_stats(&self) -> (u64, u64) {
+        (
+            self.api_calls.load(Ordering::Relaxed),
+            self.api_errors.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Run one API call as a client would: it waits the incident's extra
+    /// latency (on the calling thread) and may fail with `ServiceFailure`.
+    ///
+    /// # Errors
+    ///
+    /// `ServiceFailure` during an incident, or the call's own error.
+    pub fn api<T>(
+        &self,
+        call: impl FnOnce(&ControlPlane) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        self.api_calls.fetch_add(1, Ordering::Relaxed);
+        let incident = *self.incident.read();
+        if let Some(incident) = incident {
+            std::thread::sleep(incident.api_latency);
+            if self.rng.lock().random::<f64>() < incident.error_rate {
+                self.api_errors.fetch_add(1, Ordering::Relaxed);
+                return Err(ApiError::ServiceFailure(
+                    "the control plane is impaired (a simulated incident)".to_string(),
+                ));
+            }
+        }
+        call(self)
+    }
+
+    /// Whether what the control plane has written after log version
+    /// `applied` refuses an allowed request: its key revoked, or its owner's
+    /// latest policies not allowing `target`. Cheap when nothing is pending.
+    pub fn refuses_beyond(
+        &self,
+        applied: u64,
+        key: Option<&AccessKeyId>,
+        user: Option<UserId>,
+        target: &Target,
+    ) -> bool {
+        if self.log.head() <= applied {
+            return false;
+        }
+        let truth = self.truth.read();
+        if key
+            .and_then(|k| truth.revoked.get(k))
+            .is_some_and(|v| *v > applied)
+        {
+            return true;
+        }
+        match user.and_then(|u| truth.policies.get(&u)) {
+            Some((version, policies)) if *version > applied && !target.always_allowed => {
+                crate::iam::evaluate(
+                    policies.iter().map(|p| &**p),
+                    &target.action,
+                    &target.resource,
+                ) != crate::iam::Decision::Allow
+            }
+            _ => false,
         }
     }
 
@@ -260,7 +374,7 @@ impl ControlPlane {
         if status == KeyStatus::Deleted {
             dir.users[user.0 as usize].keys.retain(|k| *k != key);
         }
-        self.log.append(
+        let logged = self.log.append(
             self.clock.now_ms(),
             Change::SetKeyStatus {
                 key,
@@ -268,6 +382,11 @@ impl ControlPlane {
                 version,
             },
         );
+        let mut truth = self.truth.write();
+        match status {
+            KeyStatus::Active => truth.revoked.remove(&key),
+            _ => truth.revoked.insert(key, logged),
+        };
         Ok(())
     }
 
@@ -312,7 +431,8 @@ impl ControlPlane {
             .ok_or_else(|| ApiError::NoSuchEntity(format!("user {} does not exist", user.0)))?;
         record.policies.retain(|(n, _)| n != name);
         record.policies.push((name.to_string(), policy.clone()));
-        self.log.append(
+        let latest: Vec<Arc<Policy>> = record.policies.iter().map(|(_, p)| p.clone()).collect();
+        let logged = self.log.append(
             self.clock.now_ms(),
             Change::PutUserPolicy {
                 user,
@@ -320,7 +440,79 @@ impl ControlPlane {
                 policy,
             },
         );
+        self.truth.write().policies.insert(user, (logged, latest));
         Ok(())
+    }
+
+    /// Remove the inline policy `name` from `user`.
+    ///
+    /// # Errors
+    ///
+    /// `NoSuchEntity` when the user or the policy does not exist.
+    pub fn delete_user_policy(&self, user: UserId, name: &str) -> Result<(), ApiError> {
+        let mut dir = self.directory.lock();
+        let record = dir
+            .users
+            .get_mut(user.0 as usize)
+            .ok_or_else(|| ApiError::NoSuchEntity(format!("user {} does not exist", user.0)))?;
+        if !record.policies.iter().any(|(n, _)| n == name) {
+            return Err(ApiError::NoSuchEntity(format!(
+                "user {} has no policy {name}",
+                record.user.name
+            )));
+        }
+        record.policies.retain(|(n, _)| n != name);
+        let latest: Vec<Arc<Policy>> = record.policies.iter().map(|(_, p)| p.clone()).collect();
+        let logged = self.log.append(
+            self.clock.now_ms(),
+            Change::DeleteUserPolicy {
+                user,
+                name: name.to_string(),
+            },
+        );
+        self.truth.write().policies.insert(user, (logged, latest));
+        Ok(())
+    }
+
+    /// Derive every active key's region keys for `date` in every region, in
+    /// parallel (rayon), and replicate them: the push of tomorrow's keys
+    /// ahead of UTC midnight.
+    pub fn push_region_keys(&self, date: AmzDate) -> PushReport {
+        let started = std::time::Instant::now();
+        let keys: Vec<(AccessKeyId, SecretAccessKey)> = {
+            let dir = self.directory.lock();
+            dir.keys
+                .iter()
+                .filter(|(_, r)| r.status == KeyStatus::Active)
+                .map(|(k, r)| (*k, r.secret.clone()))
+                .collect()
+        };
+        let backend = self.settings.backend;
+        let regions = &self.settings.regions;
+        let derived: Vec<(AccessKeyId, Arc<[RegionKey]>)> = keys
+            .par_iter()
+            .map(|(k, secret)| {
+                let per_region: Arc<[RegionKey]> = regions
+                    .iter()
+                    .map(|r| backend.region_key(secret, date.date(), r))
+                    .collect();
+                (*k, per_region)
+            })
+            .collect();
+        let report = PushReport {
+            keys: derived.len(),
+            regions: regions.len(),
+            hmacs: 2 * (derived.len() * regions.len()) as u64,
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        self.log.append(
+            self.clock.now_ms(),
+            Change::PushRegionKeys {
+                date: date.date().parse().unwrap_or(0),
+                keys: Arc::from(derived),
+            },
+        );
+        report
     }
 
     /// The state a replica of region `region` starts from: everything written
@@ -358,6 +550,19 @@ impl ControlPlane {
     }
 
     async fn serve<C: Crypto>(&self, prepared: &Prepared<'_>) -> (Result<UserId, Rejection>, u32) {
+        let incident = *self.incident.read();
+        if let Some(incident) = incident {
+            simulated_wait(incident.api_latency).await;
+            if self.rng.lock().random::<f64>() < incident.error_rate {
+                return (
+                    Err(Rejection::new(
+                        ErrorCode::ServiceUnavailable,
+                        "the control plane is impaired (a simulated incident)",
+                    )),
+                    0,
+                );
+            }
+        }
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.settings.max_queue {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return (

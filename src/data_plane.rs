@@ -10,19 +10,19 @@
 //! control plane ([`crate::control_plane`]) to verify.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::cache::{CacheBackend, KeyCache, Lookup};
 use crate::clock::SimClock;
 use crate::control_plane::ControlPlane;
 use crate::iam::{self, Decision as PolicyDecision};
 use crate::identity::{AccessKeyId, KeyStatus, UserId};
-use crate::replication::{Replica, ReplicaStore};
+use crate::replication::{Replica, ReplicaStore, StreamGate};
 use crate::service::{Service, Target};
 use crate::sigv4::amz_date::scope_date_number;
 use crate::sigv4::auth::{self, Credential};
@@ -191,6 +191,57 @@ pub struct Region {
     pub rtt: Duration,
     /// Its AZ replicas.
     pub azs: Vec<AzReplica>,
+    /// Its replication stream (closed during a propagation outage).
+    pub gate: Arc<StreamGate>,
+    /// Simulated failures of its IAM data plane.
+    pub fault: RegionFault,
+}
+
+/// Simulated failures of a region's IAM data plane: a share of requests
+/// answered with `ServiceUnavailable`, or a stop-the-world pause during which
+/// requests wait.
+#[derive(Debug, Default)]
+pub struct RegionFault {
+    error_ppm: AtomicU32,
+    paused: AtomicBool,
+    resumed: Notify,
+}
+
+impl RegionFault {
+    /// Fail `rate` (0 to 1) of requests from now on.
+    pub fn set_error_rate(&self, rate: f64) {
+        let ppm = (rate.clamp(0.0, 1.0) * 1_000_000.0).round() as u32;
+        self.error_ppm.store(ppm, Ordering::Release);
+    }
+
+    /// Stop answering until [`RegionFault::resume`].
+    pub fn pause(&self) {
+        self.paused.store(true, Ordering::Release);
+    }
+
+    /// Answer again; waiting requests proceed.
+    pub fn resume(&self) {
+        self.paused.store(false, Ordering::Release);
+        self.resumed.notify_waiters();
+    }
+
+    /// Wait while paused.
+    async fn wait_running(&self) {
+        loop {
+            let resumed = self.resumed.notified();
+            if !self.paused.load(Ordering::Acquire) {
+                return;
+            }
+            resumed.await;
+        }
+    }
+
+    /// Whether the request numbered `seq` falls in the failing share: a
+    /// fixed hash of `seq`, so runs repeat.
+    fn fails(&self, seq: u64) -> bool {
+        let ppm = self.error_ppm.load(Ordering::Acquire);
+        ppm > 0 && (seq.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 1_000_000 < u64::from(ppm)
+    }
 }
 
 /// How each region's AZ replicas are built.
@@ -262,6 +313,8 @@ impl DataPlanes {
                         up: AtomicBool::new(true),
                     })
                     .collect(),
+                gate: Arc::new(StreamGate::default()),
+                fault: RegionFault::default(),
             })
             .collect();
         DataPlanes {
@@ -298,6 +351,7 @@ impl DataPlanes {
         seq: u64,
     ) -> Decision {
         let region = &self.regions[region_index];
+        region.fault.wait_running().await;
         let Some(az_index) = pick_az(region, seq) else {
             return Decision::unanswered(Outcome::Rejected(ErrorCode::ServiceUnavailable), 0);
         };
@@ -311,6 +365,29 @@ impl DataPlanes {
         let Ok(request) = Request::parse(raw) else {
             return Decision::unanswered(Outcome::BadRequest, az_index);
         };
+        let mut work = Work {
+            az: az_index,
+            hmacs: 0,
+            cache: CacheUse::None,
+            control_plane_call: false,
+        };
+        if region.fault.fails(seq) {
+            let store = az.replica.read();
+            let failing = Rejection::new(
+                ErrorCode::ServiceUnavailable,
+                "the region's IAM data plane is failing (a simulated incident)",
+            );
+            return conclude(
+                &self.control_plane,
+                &store,
+                region,
+                service,
+                &request,
+                key_of(&request),
+                Err(failing),
+                work,
+            );
+        }
         let ctx = Context {
             now: self.clock.now_secs(),
             region: Some(&region.name),
@@ -318,17 +395,12 @@ impl DataPlanes {
             rules: None,
         };
         let prepared = SCRATCH.with(|s| prepare::<C>(&request, &ctx, &mut s.borrow_mut().0));
-        let mut work = Work {
-            az: az_index,
-            hmacs: 0,
-            cache: CacheUse::None,
-            control_plane_call: false,
-        };
         let prepared = match prepared {
             Ok(p) => p,
             Err(rejection) => {
                 let store = az.replica.read();
                 return conclude(
+                    &self.control_plane,
                     &store,
                     region,
                     service,
@@ -346,7 +418,16 @@ impl DataPlanes {
                 ErrorCode::InvalidAccessKeyId,
                 "the access key id is not known",
             );
-            return conclude(&store, region, service, &request, None, Err(unknown), work);
+            return conclude(
+                &self.control_plane,
+                &store,
+                region,
+                service,
+                &request,
+                None,
+                Err(unknown),
+                work,
+            );
         };
         match self.strategy {
             Strategy::None => {
@@ -354,6 +435,7 @@ impl DataPlanes {
                     let store = az.replica.read();
                     if let Err(revoked) = check_region_status(&store, &key_id) {
                         return conclude(
+                            &self.control_plane,
                             &store,
                             region,
                             service,
@@ -375,6 +457,7 @@ impl DataPlanes {
                 let verified =
                     verified.and_then(|user| check_region_status(&store, &key_id).map(|()| user));
                 conclude(
+                    &self.control_plane,
                     &store,
                     region,
                     service,
@@ -396,6 +479,7 @@ impl DataPlanes {
                     &mut work,
                 );
                 conclude(
+                    &self.control_plane,
                     &store,
                     region,
                     service,
@@ -537,7 +621,9 @@ fn key_of(request: &Request<'_>) -> Option<AccessKeyId> {
 /// Authorize an authenticated request, stamp the response time, then check
 /// the decision against the AZ's applied state (after the stamp, so the check
 /// does not count in latency).
+#[allow(clippy::too_many_arguments)]
 fn conclude(
+    control_plane: &ControlPlane,
     store: &ReplicaStore,
     region: &Region,
     service: Service,
@@ -568,6 +654,16 @@ fn conclude(
         let key_active = key.is_some_and(|k| k.status == KeyStatus::Active);
         let policy_allows = mapped
             && key.is_some_and(|k| policy_decision(store, k.user, target) == PolicyDecision::Allow);
+        let allowed = outcome == Outcome::Allowed;
+        // Exposure: allowed here, refused by what the control plane has
+        // already written but this AZ has not applied.
+        let exposure = allowed
+            && control_plane.refuses_beyond(
+                store.version,
+                key_id.as_ref(),
+                verified.as_ref().ok().copied(),
+                target,
+            );
         Decision {
             outcome,
             responded,
@@ -575,9 +671,9 @@ fn conclude(
             hmacs: work.hmacs,
             cache: work.cache,
             control_plane_call: work.control_plane_call,
-            stale_accept: outcome == Outcome::Allowed && !(key_active && policy_allows),
+            stale_accept: allowed && !(key_active && policy_allows),
             state_allows: key_active && policy_allows,
-            exposure: false,
+            exposure,
         }
     })
 }

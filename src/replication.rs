@@ -9,7 +9,7 @@
 //! `v - 1`, so a late, repeated or reordered delivery is ignored.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -95,6 +95,7 @@ pub struct LogEntry {
 #[derive(Debug, Default)]
 pub struct ChangeLog {
     entries: RwLock<Vec<Arc<LogEntry>>>,
+    head: AtomicU64,
     appended: Notify,
 }
 
@@ -114,6 +115,7 @@ impl ChangeLog {
                 committed_ms,
                 change,
             }));
+            self.head.store(version, Ordering::Release);
             version
         };
         self.appended.notify_waiters();
@@ -122,7 +124,7 @@ impl ChangeLog {
 
     /// The latest version (0 when empty).
     pub fn head(&self) -> u64 {
-        self.entries.read().len() as u64
+        self.head.load(Ordering::Acquire)
     }
 
     /// The entry with `version`, if written.
@@ -357,6 +359,13 @@ pub struct ApplySchedule {
 }
 
 impl ApplySchedule {
+    /// The least time between two applies, milliseconds.
+    pub fn min_gap_ms(&self) -> f64 {
+        self.min_gap_ms
+    }
+}
+
+impl ApplySchedule {
     /// A schedule drawing delays from `delay` with `seed`, applying at most
     /// `apply_rate_per_sec` entries per second.
     pub fn new(delay: DelayModel, apply_rate_per_sec: f64, seed: u64) -> ApplySchedule {
@@ -378,24 +387,136 @@ impl ApplySchedule {
     }
 }
 
-/// Keep `replica` applying `log` in order, forever: the task a region runs per
-/// AZ replica. Time is the simulated clock's, which runs with real time.
-pub async fn run_applier(
+/// Whether a region's replication stream flows. Closing it stalls every AZ
+/// replica of the region (a propagation outage); reopening it lets the
+/// backlog drain at the apply rate.
+#[derive(Debug, Default)]
+pub struct StreamGate {
+    closed: AtomicBool,
+    reopened: Notify,
+}
+
+impl StreamGate {
+    /// Stall the stream.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// Let it flow again.
+    pub fn open(&self) {
+        self.closed.store(false, Ordering::Release);
+        self.reopened.notify_waiters();
+    }
+
+    /// Whether it is stalled.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Wait until it flows; returns whether it had been stalled.
+    pub async fn wait_open(&self) -> bool {
+        let mut waited = false;
+        loop {
+            let reopened = self.reopened.notified();
+            if !self.is_closed() {
+                return waited;
+            }
+            waited = true;
+            reopened.await;
+        }
+    }
+}
+
+/// Delivers the change log to one replica: each entry after its propagation
+/// delay, in order, at the apply rate, and not while the stream is stalled.
+/// [`Applier::poll`] does the work at a given simulated time, so tests drive
+/// it with a clock they advance by hand; [`run_applier`] drives it in real
+/// time.
+#[derive(Debug)]
+pub struct Applier {
     log: Arc<ChangeLog>,
     replica: Arc<Replica>,
-    mut schedule: ApplySchedule,
+    schedule: ApplySchedule,
+    /// The next entry and when it is due (simulated Unix milliseconds).
+    pending: Option<(Arc<LogEntry>, f64)>,
+}
+
+impl Applier {
+    /// An applier of `log` to `replica` with `schedule`.
+    pub fn new(log: Arc<ChangeLog>, replica: Arc<Replica>, schedule: ApplySchedule) -> Applier {
+        Applier {
+            log,
+            replica,
+            schedule,
+            pending: None,
+        }
+    }
+
+    /// When the next entry is due, if the log has one.
+    pub fn next_due_ms(&mut self) -> Option<f64> {
+        if self.pending.is_none() {
+            let entry = self.log.get(self.replica.applied_version() + 1)?;
+            let due = self.schedule.due_ms(entry.committed_ms);
+            self.pending = Some((entry, due));
+        }
+        self.pending.as_ref().map(|(_, due)| *due)
+    }
+
+    /// Apply every entry due by `now_ms`; `applied` hears each entry's delay
+    /// from its write to its apply, milliseconds. Returns how many applied.
+    pub fn poll(&mut self, now_ms: i64, mut applied: impl FnMut(f64)) -> usize {
+        let mut count = 0;
+        while let Some(due) = self.next_due_ms() {
+            if due > now_ms as f64 {
+                break;
+            }
+            if let Some((entry, _)) = self.pending.take() {
+                if self.replica.apply(&entry) {
+                    applied((now_ms - entry.committed_ms) as f64);
+                    count += 1;
+                }
+            }
+        }
+        count
+    }
+
+    /// After a stall: entries already due are applied from `now_ms` on at the
+    /// apply rate, not all at once.
+    pub fn resume_at(&mut self, now_ms: i64) {
+        self.schedule.last_due_ms = self
+            .schedule
+            .last_due_ms
+            .max(now_ms as f64 - self.schedule.min_gap_ms);
+        self.pending = None;
+    }
+}
+
+/// Keep `applier` applying in real time, forever: the task each AZ replica
+/// runs. `applied` hears each entry's propagation delay.
+pub async fn run_applier(
+    mut applier: Applier,
+    gate: Arc<StreamGate>,
     clock: crate::clock::SimClock,
+    applied: impl Fn(f64) + Send + 'static,
 ) {
     loop {
-        let next = replica.applied_version() + 1;
-        log.wait_for(next).await;
-        let Some(entry) = log.get(next) else { continue };
-        let due = schedule.due_ms(entry.committed_ms);
+        let due = match applier.next_due_ms() {
+            Some(due) => due,
+            None => {
+                let next = applier.replica.applied_version() + 1;
+                applier.log.wait_for(next).await;
+                continue;
+            }
+        };
         let wait_ms = due - clock.now_ms() as f64;
         if wait_ms > 0.0 {
             tokio::time::sleep(std::time::Duration::from_micros((wait_ms * 1000.0) as u64)).await;
         }
-        replica.apply(&entry);
+        if gate.wait_open().await {
+            applier.resume_at(clock.now_ms());
+            continue;
+        }
+        applier.poll(clock.now_ms(), &applied);
     }
 }
 
@@ -473,6 +594,35 @@ mod tests {
     }
 
     #[test]
+    fn a_stalled_stream_drains_at_the_apply_rate_when_it_reopens() {
+        let log = Arc::new(ChangeLog::new());
+        let replica = Arc::new(Replica::from_snapshot(0, ReplicaStore::default()));
+        // 100 ms propagation, at most 10 entries a second.
+        let schedule = ApplySchedule::new(DelayModel::lognormal(100.0, 100.0), 10.0, 1);
+        let mut applier = Applier::new(log.clone(), replica.clone(), schedule);
+        for v in 1..=5 {
+            log.append(0, put_key(v, v as u32, KeyStatus::Active, 1).change);
+        }
+        let mut delays = Vec::new();
+        assert_eq!(
+            applier.poll(99, |d| delays.push(d)),
+            0,
+            "nothing before the delay"
+        );
+        assert_eq!(applier.poll(100, |d| delays.push(d)), 1);
+        assert_eq!(applier.poll(250, |d| delays.push(d)), 1, "one per 100 ms");
+        assert_eq!(delays, [100.0, 250.0]);
+        // A stall of ten seconds, then the backlog drains at the apply rate.
+        applier.resume_at(10_000);
+        assert_eq!(applier.poll(10_000, |_| ()), 1);
+        assert_eq!(applier.poll(10_050, |_| ()), 0);
+        assert_eq!(applier.poll(10_100, |_| ()), 1);
+        assert_eq!(applier.poll(10_200, |_| ()), 1);
+        assert_eq!(replica.applied_version(), 5);
+        assert_eq!(applier.next_due_ms(), None);
+    }
+
+    #[test]
     fn the_applier_delivers_every_write_in_order() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -482,7 +632,13 @@ mod tests {
         let log = Arc::new(ChangeLog::new());
         let replica = Arc::new(Replica::from_snapshot(0, ReplicaStore::default()));
         let schedule = ApplySchedule::new(DelayModel::lognormal(0.0, 0.0), 1e6, 1);
-        rt.spawn(run_applier(log.clone(), replica.clone(), schedule, clock));
+        let applier = Applier::new(log.clone(), replica.clone(), schedule);
+        rt.spawn(run_applier(
+            applier,
+            Arc::new(StreamGate::default()),
+            clock,
+            |_| (),
+        ));
         rt.block_on(async {
             for v in 1..=5 {
                 log.append(0, put_key(v, v as u32, KeyStatus::Active, 1).change);

@@ -21,7 +21,7 @@ use crate::loadgen::traffic::{user_policy, Factory, Mix};
 use crate::loadgen::{drive, Dispatch, GeneratorProgress, Schedule};
 use crate::metrics::{Recorder, Spec};
 use crate::progress::Progress;
-use crate::replication::{run_applier, ApplySchedule, DelayModel};
+use crate::replication::{run_applier, Applier, ApplySchedule, DelayModel};
 use crate::sigv4::crypto::Backend;
 use crate::strategy::Strategy;
 use crate::summary::{write_atomically, CpuSplit, Environment, RunSummary, Summary};
@@ -251,8 +251,6 @@ pub fn run_strategy(
         .enable_time()
         .build()
         .context("cannot start the data-plane runtime")?;
-    world.start_replication(&runtime, workload, &clock);
-
     let cpu_start = cpu_time::ProcessTime::now();
     let wall_start = Instant::now();
     let start = wall_start + Duration::from_millis(50);
@@ -270,6 +268,7 @@ pub fn run_strategy(
         phases,
         interval: Duration::from_secs_f64(workload.run.interval_ms / 1000.0),
     }));
+    world.start_replication(&runtime, workload, &clock, &recorder);
     let dispatch = Dispatch {
         runtime: runtime.handle().clone(),
         planes: world.planes.clone(),
@@ -455,6 +454,7 @@ impl World {
         runtime: &tokio::runtime::Runtime,
         workload: &Workload,
         clock: &SimClock,
+        recorder: &Arc<Recorder>,
     ) {
         let log = self.planes.control_plane().log();
         let rep = &workload.replication;
@@ -465,11 +465,13 @@ impl World {
                     rep.apply_rate_per_sec,
                     workload.seed ^ ((r as u64) << 8 | a as u64),
                 );
+                let applier = Applier::new(log.clone(), az.replica.clone(), schedule);
+                let recorder = recorder.clone();
                 runtime.spawn(run_applier(
-                    log.clone(),
-                    az.replica.clone(),
-                    schedule,
+                    applier,
+                    region.gate.clone(),
                     clock.clone(),
+                    move |delay_ms| recorder.record_propagation(r, delay_ms),
                 ));
             }
         }

@@ -10,13 +10,17 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
+use parking_lot::RwLock;
 use rand::distr::weighted::WeightedIndex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Zipf};
 
 use crate::control_plane::IssuedKey;
+use crate::identity::AccessKeyId;
 use crate::metrics::Expectation;
 use crate::service::Service;
 use crate::sigv4::amz_date::AmzDate;
@@ -112,16 +116,66 @@ pub struct Outgoing {
     pub intent: Intent,
 }
 
+/// The clients the generator signs for, shared with the schedule driver,
+/// which switches clients to a rotated key and adds onboarded ones while the
+/// run goes.
+#[derive(Debug, Default)]
+pub struct ClientBook {
+    clients: RwLock<Vec<IssuedKey>>,
+    version: AtomicU64,
+}
+
+impl ClientBook {
+    /// A book of `clients`.
+    pub fn new(clients: Vec<IssuedKey>) -> ClientBook {
+        ClientBook {
+            clients: RwLock::new(clients),
+            version: AtomicU64::new(1),
+        }
+    }
+
+    /// Bumped by every change.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// Every client, as of now.
+    pub fn snapshot(&self) -> Vec<IssuedKey> {
+        self.clients.read().clone()
+    }
+
+    /// Clients signing with `old` sign with `new` from now on; returns how
+    /// many switched.
+    pub fn switch(&self, old: AccessKeyId, new: &IssuedKey) -> usize {
+        let mut clients = self.clients.write();
+        let mut switched = 0;
+        for c in clients.iter_mut().filter(|c| c.access_key_id == old) {
+            *c = new.clone();
+            switched += 1;
+        }
+        self.version.fetch_add(1, Ordering::AcqRel);
+        switched
+    }
+
+    /// New clients join the traffic.
+    pub fn add(&self, new: &[IssuedKey]) {
+        self.clients.write().extend_from_slice(new);
+        self.version.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
 /// Builds and signs the request stream; one per generator thread.
 pub struct Factory {
     mix: Mix,
+    book: Arc<ClientBook>,
+    book_version: u64,
     clients: Vec<IssuedKey>,
     backend: Backend,
     rng: StdRng,
     regions: WeightedIndex<f64>,
     services: WeightedIndex<f64>,
     zipf: Option<Zipf<f64>>,
-    key_cache: HashMap<(usize, u32, usize, Service), SigningKey>,
+    key_cache: HashMap<(AccessKeyId, u32, usize, Service), SigningKey>,
     counter: u64,
 }
 
@@ -137,6 +191,22 @@ impl Factory {
         backend: Backend,
         seed: u64,
     ) -> Result<Factory, String> {
+        Factory::with_book(mix, Arc::new(ClientBook::new(clients)), backend, seed)
+    }
+
+    /// A factory signing for the clients of `book`, following its changes.
+    ///
+    /// # Errors
+    ///
+    /// When the mix's weights cannot form a distribution or there is no client.
+    pub fn with_book(
+        mix: Mix,
+        book: Arc<ClientBook>,
+        backend: Backend,
+        seed: u64,
+    ) -> Result<Factory, String> {
+        let book_version = book.version();
+        let clients = book.snapshot();
         if clients.is_empty() {
             return Err("the load generator needs at least one client key".to_string());
         }
@@ -154,6 +224,8 @@ impl Factory {
         };
         Ok(Factory {
             mix,
+            book,
+            book_version,
             clients,
             backend,
             rng: StdRng::seed_from_u64(seed),
@@ -167,6 +239,7 @@ impl Factory {
 
     /// The next request, signed for simulated time `now_ms`.
     pub fn next(&mut self, now_ms: i64) -> Outgoing {
+        self.follow_book();
         self.counter += 1;
         let region = self.regions.sample(&mut self.rng);
         let intent = self.intent();
@@ -192,6 +265,19 @@ impl Factory {
             region,
             service,
             intent,
+        }
+    }
+
+    /// Take the book's changes (a rotated key, onboarded clients).
+    fn follow_book(&mut self) {
+        let version = self.book.version();
+        if version == self.book_version {
+            return;
+        }
+        self.book_version = version;
+        self.clients = self.book.snapshot();
+        if self.mix.zipf_exponent > 0.0 {
+            self.zipf = Zipf::new(self.clients.len() as f64, self.mix.zipf_exponent).ok();
         }
     }
 
@@ -359,7 +445,7 @@ impl Factory {
                 let issued = &self.clients[client];
                 let key = *self
                     .key_cache
-                    .entry((client, date_n, region, service))
+                    .entry((issued.access_key_id, date_n, region, service))
                     .or_insert_with(|| {
                         backend.full_signing_key(
                             &issued.secret,
