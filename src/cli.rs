@@ -14,7 +14,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cache::CacheBackend;
-use crate::report::{comparison_table, warnings};
+use crate::report::{comparison_table, timeline, warnings};
 use crate::run::{run_workload, Output, Overrides};
 use crate::sigv4::amz_date::AmzDate;
 use crate::sigv4::canonical::{PathRule, Rules};
@@ -250,6 +250,7 @@ fn run(args: RunArgs, stop: &AtomicBool) -> Result<i32> {
     };
     let done = run_workload(&workload, &output, stop)?;
     emit(comparison_table(&done.summary).as_bytes())?;
+    emit(timeline(&done.events).as_bytes())?;
     for warning in warnings(&done.summary) {
         eprintln!("sigstorm: warning: {warning}");
     }

@@ -58,6 +58,19 @@ pub enum ApiError {
     ServiceFailure(String),
 }
 
+impl ApiError {
+    /// IAM's name of the error.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ApiError::NoSuchEntity(_) => "NoSuchEntity",
+            ApiError::LimitExceeded(_) => "LimitExceeded",
+            ApiError::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
+            ApiError::EntityAlreadyExists(_) => "EntityAlreadyExists",
+            ApiError::ServiceFailure(_) => "ServiceFailure",
+        }
+    }
+}
+
 /// How the control plane is sized, and where it lives.
 #[derive(Clone, Debug)]
 pub struct Settings {

@@ -331,6 +331,11 @@ impl DataPlanes {
         &self.control_plane
     }
 
+    /// The simulated clock they verify against.
+    pub fn clock(&self) -> &SimClock {
+        &self.clock
+    }
+
     /// Authenticate and authorize the raw request `raw` sent to `service` in
     /// region `region`; `seq` spreads requests over the AZ replicas.
     pub async fn handle(&self, region: usize, service: Service, raw: &[u8], seq: u64) -> Decision {
@@ -671,7 +676,12 @@ fn conclude(
             hmacs: work.hmacs,
             cache: work.cache,
             control_plane_call: work.control_plane_call,
-            stale_accept: allowed && !(key_active && policy_allows),
+            // Stale: allowed although this AZ has applied the key's
+            // deactivation or deletion, or a policy that does not allow. A
+            // key the AZ has not heard of yet (only `none` can accept one:
+            // the control plane verified it) is ahead of the AZ, not stale.
+            stale_accept: allowed
+                && key.is_some_and(|k| k.status != KeyStatus::Active || !policy_allows),
             state_allows: key_active && policy_allows,
             exposure,
         }

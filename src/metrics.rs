@@ -1,16 +1,41 @@
 //! Recording a run: HDR histograms (3 significant digits, nanoseconds) of
-//! latency per region, generator lateness and service time, and counters of
-//! outcomes, HMACs, cache hits and misses, control-plane calls and correctness
-//! defects.
+//! latency per region and per phase, generator lateness and service time;
+//! counters of outcomes, HMACs, cache hits and misses, control-plane calls,
+//! correctness defects and eventual-consistency exposure; a time series of
+//! fixed intervals; per-service health series; and replication figures
+//! (propagation delay, backlog, applied-version lag) per region.
 //!
 //! Threads record into shards, one per thread (a thread's shard lock is never
 //! contended in practice), so the hot path takes no shared lock; shards are
 //! merged when the run ends. Only requests whose intended start falls in the
 //! measured window count; achieved throughput counts responses that arrived
 //! within it.
+//!
+//! # Phases and intervals
+//!
+//! A request belongs to the phase and the interval its *intended* start falls
+//! in (start inclusive, end exclusive), so its latency is charged to the time
+//! it was meant to be served; throughput (`completed`) counts a response in
+//! the phase and interval its *response* arrived in.
+//!
+//! # Memory bounds
+//!
+//! Everything is preallocated or allocated once per shard (or per service)
+//! per run, on its first response, which is usually in the warm-up; never
+//! per request. A run has at most [`MAX_INTERVALS`] intervals, and at most
+//! [`MAX_SERVICE_CELLS`] (region, service, interval) health cells: when the
+//! window divided by `run.interval_ms` exceeds either bound, the recorder
+//! widens the interval to a whole multiple of it ([`Figures::interval`]
+//! reports the interval used). An interval holds about 1 KB per shard that
+//! records (a [`INTERVAL_SCALE`] histogram and counters); a health cell holds
+//! 180 bytes, shared by all threads (atomics), allocated per (region,
+//! service) only once that service gets a response: at most about 47 MB at
+//! the bounds, about 0.3 MB for the default workload. Phase figures keep a
+//! full HDR histogram per phase, per shard that records.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
@@ -20,10 +45,21 @@ use parking_lot::{Mutex, MutexGuard};
 use crate::data_plane::{CacheUse, Decision, Outcome};
 use crate::schedule::PhaseSpan;
 use crate::service::Service;
+use crate::sigv4::ErrorCode;
 
 /// The largest latency a histogram holds: one hour, in nanoseconds. Larger
 /// values are recorded as this value.
 pub const MAX_RECORDED_NS: u64 = 3_600_000_000_000;
+
+/// The largest propagation delay the delay histograms hold: one hour, in
+/// microseconds.
+pub const MAX_DELAY_US: u64 = 3_600_000_000;
+
+/// The most intervals of a run's time series.
+pub const MAX_INTERVALS: usize = 4096;
+
+/// The most (region, service, interval) health cells of a run.
+pub const MAX_SERVICE_CELLS: usize = 262_144;
 
 /// Shards in a recorder; threads beyond this share.
 const SHARDS: usize = 16;
@@ -35,6 +71,12 @@ pub fn histogram() -> Histogram<u64> {
         .unwrap_or_else(|_| unreachable!("valid bounds"))
 }
 
+/// A new propagation-delay histogram: 1 µs to one hour at 3 significant
+/// digits.
+pub fn delay_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_DELAY_US, 3).unwrap_or_else(|_| unreachable!("valid bounds"))
+}
+
 fn record(h: &mut Histogram<u64>, ns: u64) {
     h.saturating_record(ns.clamp(1, MAX_RECORDED_NS));
 }
@@ -43,7 +85,101 @@ fn nanos_between(from: Instant, to: Instant) -> u64 {
     to.saturating_duration_since(from).as_nanos() as u64
 }
 
-/// Figures of one region (or of all regions, merged).
+/// A log-linear bucket layout over microseconds, for the compact histograms
+/// of the time series: bucket 0 holds values below `2^lo_exp` µs, then each
+/// power of two up to `2^hi_exp` µs is split into `2^sub_bits` equal
+/// buckets, and the last bucket holds everything above.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogScale {
+    sub_bits: u32,
+    lo_exp: u32,
+    hi_exp: u32,
+}
+
+/// The scale of the per-interval latency histograms: 8 µs to about 71
+/// minutes, 8 buckets per power of two (a value is known to within 1/16 of
+/// itself).
+pub const INTERVAL_SCALE: LogScale = LogScale {
+    sub_bits: 3,
+    lo_exp: 3,
+    hi_exp: 32,
+};
+
+/// Buckets of [`INTERVAL_SCALE`].
+pub const INTERVAL_BUCKETS: usize = INTERVAL_SCALE.buckets();
+
+/// The scale of the per-service health histograms: 128 µs to about 134 s,
+/// 2 buckets per power of two (a p99 is known to within about a fifth).
+pub const HEALTH_SCALE: LogScale = LogScale {
+    sub_bits: 1,
+    lo_exp: 7,
+    hi_exp: 27,
+};
+
+/// Buckets of [`HEALTH_SCALE`].
+pub const HEALTH_BUCKETS: usize = HEALTH_SCALE.buckets();
+
+impl LogScale {
+    /// How many buckets the scale has.
+    pub const fn buckets(self) -> usize {
+        2 + (((self.hi_exp - self.lo_exp) as usize) << self.sub_bits)
+    }
+
+    /// The bucket of `us` microseconds.
+    pub fn index(self, us: u64) -> usize {
+        if us < 1 << self.lo_exp {
+            return 0;
+        }
+        if us >= 1 << self.hi_exp {
+            return self.buckets() - 1;
+        }
+        let e = 63 - us.leading_zeros();
+        let sub = ((us >> (e - self.sub_bits)) as usize) & ((1 << self.sub_bits) - 1);
+        1 + (((e - self.lo_exp) as usize) << self.sub_bits) + sub
+    }
+
+    /// The values of bucket `i`, microseconds: `[lower, upper)`; the last
+    /// bucket's upper bound is `u64::MAX`.
+    pub fn bounds(self, i: usize) -> (u64, u64) {
+        if i == 0 {
+            return (0, 1 << self.lo_exp);
+        }
+        if i >= self.buckets() - 1 {
+            return (1 << self.hi_exp, u64::MAX);
+        }
+        let k = i - 1;
+        let e = self.lo_exp + (k >> self.sub_bits) as u32;
+        let s = (k & ((1 << self.sub_bits) - 1)) as u64;
+        let width = 1u64 << (e - self.sub_bits);
+        let lower = (1u64 << e) + s * width;
+        (lower, lower + width)
+    }
+
+    /// The value at quantile `q` of `counts` (one per bucket), microseconds:
+    /// the middle of the bucket that holds it, at most `max_us` (the largest
+    /// value recorded, known exactly). 0 when nothing was recorded.
+    pub fn quantile(self, counts: &[u32], q: f64, max_us: f64) -> f64 {
+        let total: u64 = counts.iter().map(|&c| u64::from(c)).sum();
+        if total == 0 {
+            return 0.0;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).clamp(1, total);
+        let mut seen = 0u64;
+        for (i, &c) in counts.iter().enumerate() {
+            seen += u64::from(c);
+            if seen >= rank {
+                let (lower, upper) = self.bounds(i);
+                if upper == u64::MAX {
+                    return max_us;
+                }
+                return ((lower + upper) as f64 / 2.0).min(max_us);
+            }
+        }
+        max_us
+    }
+}
+
+/// Figures of one region (or of all regions, merged; or of one phase).
 #[derive(Clone, Debug)]
 pub struct RegionFigures {
     /// Latency from intended start to response, nanoseconds.
@@ -66,6 +202,9 @@ pub struct RegionFigures {
     pub control_plane_calls: u64,
     /// Requests allowed although the AZ's applied state did not allow them.
     pub stale_accepts: u64,
+    /// Requests allowed between the control plane's revocation (or deny) and
+    /// the AZ's apply of it: the eventual-consistency exposure.
+    pub exposure_accepts: u64,
     /// Legitimate requests refused although the AZ's applied state allowed them.
     pub unexpected_rejections: u64,
     /// Requests built to be refused that were allowed.
@@ -87,6 +226,7 @@ impl Default for RegionFigures {
             cache_misses: 0,
             control_plane_calls: 0,
             stale_accepts: 0,
+            exposure_accepts: 0,
             unexpected_rejections: 0,
             unexpected_accepts: 0,
             unfinished: 0,
@@ -110,6 +250,7 @@ impl RegionFigures {
         self.cache_misses += other.cache_misses;
         self.control_plane_calls += other.control_plane_calls;
         self.stale_accepts += other.stale_accepts;
+        self.exposure_accepts += other.exposure_accepts;
         self.unexpected_rejections += other.unexpected_rejections;
         self.unexpected_accepts += other.unexpected_accepts;
         self.unfinished += other.unfinished;
@@ -123,6 +264,273 @@ impl RegionFigures {
     /// The count of `outcome`.
     pub fn count(&self, outcome: Outcome) -> u64 {
         self.outcomes[outcome.index()]
+    }
+
+    /// Count a response of latency `latency_ns`.
+    fn add_response(&mut self, latency_ns: u64, decision: &Decision, expected: Expectation) {
+        record(&mut self.latency, latency_ns);
+        self.outcomes[decision.outcome.index()] += 1;
+        self.hmacs += u64::from(decision.hmacs);
+        self.cache_hits += u64::from(decision.cache == CacheUse::Hit);
+        self.cache_misses += u64::from(decision.cache == CacheUse::Miss);
+        self.control_plane_calls += u64::from(decision.control_plane_call);
+        self.stale_accepts += u64::from(decision.stale_accept);
+        self.exposure_accepts += u64::from(decision.exposure);
+        let allowed = decision.outcome == Outcome::Allowed;
+        // A refusal for unavailability (a fault, an overloaded control
+        // plane) is an error the run reports, not a wrong decision.
+        let unavailable = decision.outcome == Outcome::Rejected(ErrorCode::ServiceUnavailable);
+        if expected == Expectation::Allowed && !allowed && decision.state_allows && !unavailable {
+            self.unexpected_rejections += 1;
+        }
+        if expected == Expectation::Refused && allowed {
+            self.unexpected_accepts += 1;
+        }
+    }
+}
+
+/// Whether `outcome` is a server error: the data plane (or the control plane
+/// behind it) could not answer, `ServiceUnavailable`.
+pub fn is_server_error(outcome: Outcome) -> bool {
+    outcome == Outcome::Rejected(ErrorCode::ServiceUnavailable)
+}
+
+/// One phase's figures over all regions.
+#[derive(Clone, Debug)]
+pub struct PhaseFigures {
+    /// The phase.
+    pub span: PhaseSpan,
+    /// Its figures: requests intended in it, responses that arrived in it.
+    pub figures: RegionFigures,
+}
+
+/// One interval of the time series, over all regions.
+#[derive(Clone, Debug)]
+pub struct IntervalFigures {
+    /// Requests intended in the interval (sent or shed).
+    pub offered: u64,
+    /// Responses to requests intended in the interval.
+    pub responses: u64,
+    /// Of which allowed.
+    pub allowed: u64,
+    /// Of which denied by policy (explicitly or implicitly).
+    pub denied: u64,
+    /// Of which refused with an error code other than `ServiceUnavailable`,
+    /// or as a bad request.
+    pub refused: u64,
+    /// Of which `ServiceUnavailable`.
+    pub server_errors: u64,
+    /// `per-service` cache hits of those requests.
+    pub cache_hits: u64,
+    /// `per-service` cache misses of those requests.
+    pub cache_misses: u64,
+    /// Of which eventual-consistency exposure accepts.
+    pub exposure_accepts: u64,
+    /// Of which stale accepts (defects).
+    pub stale_accepts: u64,
+    /// Responses that arrived in the interval (any intended start).
+    pub completed: u64,
+    /// Latency of `responses`, in [`INTERVAL_SCALE`] buckets.
+    pub latency: [u32; INTERVAL_BUCKETS],
+    /// The largest latency of `responses`, nanoseconds.
+    pub max_latency_ns: u64,
+    /// The largest replication backlog sampled in the interval, over all
+    /// regions (`None` when no sample fell in it).
+    pub backlog: Option<u64>,
+    /// The largest applied-version lag sampled in the interval, over all
+    /// regions, simulated milliseconds.
+    pub lag_ms: Option<f64>,
+}
+
+impl Default for IntervalFigures {
+    fn default() -> Self {
+        IntervalFigures {
+            offered: 0,
+            responses: 0,
+            allowed: 0,
+            denied: 0,
+            refused: 0,
+            server_errors: 0,
+            cache_hits: 0,
+            cache_misses: 0,
+            exposure_accepts: 0,
+            stale_accepts: 0,
+            completed: 0,
+            latency: [0; INTERVAL_BUCKETS],
+            max_latency_ns: 0,
+            backlog: None,
+            lag_ms: None,
+        }
+    }
+}
+
+impl IntervalFigures {
+    /// Add `other` into these figures.
+    pub fn merge(&mut self, other: &IntervalFigures) {
+        self.offered += other.offered;
+        self.responses += other.responses;
+        self.allowed += other.allowed;
+        self.denied += other.denied;
+        self.refused += other.refused;
+        self.server_errors += other.server_errors;
+        self.cache_hits += other.cache_hits;
+        self.cache_misses += other.cache_misses;
+        self.exposure_accepts += other.exposure_accepts;
+        self.stale_accepts += other.stale_accepts;
+        self.completed += other.completed;
+        for (a, b) in self.latency.iter_mut().zip(other.latency.iter()) {
+            *a = a.saturating_add(*b);
+        }
+        self.max_latency_ns = self.max_latency_ns.max(other.max_latency_ns);
+        self.backlog = max_option(self.backlog, other.backlog);
+        self.lag_ms = max_option_f64(self.lag_ms, other.lag_ms);
+    }
+
+    /// The latency at quantile `q`, microseconds (see [`LogScale::quantile`]).
+    pub fn latency_us(&self, q: f64) -> f64 {
+        let max_us = self.max_latency_ns as f64 / 1000.0;
+        if q >= 1.0 {
+            return max_us;
+        }
+        INTERVAL_SCALE.quantile(&self.latency, q, max_us)
+    }
+
+    fn add_response(&mut self, latency_ns: u64, decision: &Decision) {
+        self.responses += 1;
+        match decision.outcome {
+            Outcome::Allowed => self.allowed += 1,
+            Outcome::DeniedExplicit | Outcome::DeniedImplicit => self.denied += 1,
+            o if is_server_error(o) => self.server_errors += 1,
+            Outcome::Rejected(_) | Outcome::BadRequest => self.refused += 1,
+        }
+        self.cache_hits += u64::from(decision.cache == CacheUse::Hit);
+        self.cache_misses += u64::from(decision.cache == CacheUse::Miss);
+        self.exposure_accepts += u64::from(decision.exposure);
+        self.stale_accepts += u64::from(decision.stale_accept);
+        let bucket = INTERVAL_SCALE.index(latency_ns / 1000);
+        self.latency[bucket] = self.latency[bucket].saturating_add(1);
+        self.max_latency_ns = self.max_latency_ns.max(latency_ns);
+    }
+}
+
+fn max_option(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+fn max_option_f64(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// One interval of one service in one region, for health detection.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ServicePoint {
+    /// Responses to requests intended in the interval.
+    pub responses: u32,
+    /// Of which `ServiceUnavailable`.
+    pub server_errors: u32,
+    /// Their 99th-percentile latency, microseconds (within about a fifth:
+    /// see [`HEALTH_SCALE`]; exact when fewer than 100 responses, where it
+    /// is the largest).
+    pub p99_us: f64,
+}
+
+/// The health series of one service in one region.
+#[derive(Clone, Debug)]
+pub struct ServiceSeries {
+    /// Region index, in world order.
+    pub region: usize,
+    /// The service.
+    pub service: Service,
+    /// One point per interval of the run.
+    pub points: Vec<ServicePoint>,
+}
+
+/// Shared health cell of one (region, service, interval).
+struct HealthCell {
+    responses: AtomicU32,
+    server_errors: AtomicU32,
+    max_us: AtomicU32,
+    latency: [AtomicU32; HEALTH_BUCKETS],
+}
+
+impl Default for HealthCell {
+    fn default() -> Self {
+        HealthCell {
+            responses: AtomicU32::new(0),
+            server_errors: AtomicU32::new(0),
+            max_us: AtomicU32::new(0),
+            latency: [const { AtomicU32::new(0) }; HEALTH_BUCKETS],
+        }
+    }
+}
+
+impl HealthCell {
+    fn record(&self, latency_ns: u64, outcome: Outcome) {
+        let us = latency_ns / 1000;
+        self.responses.fetch_add(1, Ordering::Relaxed);
+        if is_server_error(outcome) {
+            self.server_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        self.latency[HEALTH_SCALE.index(us)].fetch_add(1, Ordering::Relaxed);
+        self.max_us
+            .fetch_max(u32::try_from(us).unwrap_or(u32::MAX), Ordering::Relaxed);
+    }
+
+    fn point(&self) -> ServicePoint {
+        let mut counts = [0u32; HEALTH_BUCKETS];
+        for (c, a) in counts.iter_mut().zip(&self.latency) {
+            *c = a.load(Ordering::Relaxed);
+        }
+        let responses = self.responses.load(Ordering::Relaxed);
+        let max_us = f64::from(self.max_us.load(Ordering::Relaxed));
+        // Below 100 responses the 99th percentile is the largest value,
+        // which is known exactly.
+        let p99_us = if responses < 100 {
+            max_us
+        } else {
+            HEALTH_SCALE.quantile(&counts, 0.99, max_us)
+        };
+        ServicePoint {
+            responses,
+            server_errors: self.server_errors.load(Ordering::Relaxed),
+            p99_us,
+        }
+    }
+}
+
+/// Replication figures of one region.
+#[derive(Clone, Debug)]
+pub struct ReplicationFigures {
+    /// Delay from a control-plane write to an AZ replica's apply of it,
+    /// simulated microseconds, one value per entry per AZ replica applied
+    /// from the start of measurement on.
+    pub delays_us: Histogram<u64>,
+    /// Entries applied from the start of measurement on, counted per AZ
+    /// replica.
+    pub applied: u64,
+    /// The largest backlog sampled in the window (`None` without samples).
+    pub max_backlog: Option<u64>,
+    /// The largest applied-version lag sampled in the window, simulated
+    /// milliseconds.
+    pub max_lag_ms: Option<f64>,
+}
+
+impl Default for ReplicationFigures {
+    fn default() -> Self {
+        ReplicationFigures {
+            delays_us: delay_histogram(),
+            applied: 0,
+            max_backlog: None,
+            max_lag_ms: None,
+        }
     }
 }
 
@@ -149,9 +557,23 @@ impl Default for Live {
 
 struct Shard {
     regions: Vec<RegionFigures>,
+    /// Per phase; allocated when the shard first records anything.
+    phases: Vec<RegionFigures>,
+    /// Per interval; allocated with `phases`.
+    intervals: Vec<IntervalFigures>,
     lateness: Histogram<u64>,
     service_time: Histogram<u64>,
     live: Live,
+}
+
+impl Shard {
+    /// Allocate the per-phase and per-interval figures, once.
+    fn ensure_series(&mut self, phases: usize, intervals: usize) {
+        if self.intervals.len() != intervals {
+            self.phases = vec![RegionFigures::default(); phases];
+            self.intervals = vec![IntervalFigures::default(); intervals];
+        }
+    }
 }
 
 /// Everything one run recorded, merged.
@@ -165,6 +587,21 @@ pub struct Figures {
     pub lateness: Histogram<u64>,
     /// Service time (actual start to response), nanoseconds.
     pub service_time: Histogram<u64>,
+    /// Start of the measured window.
+    pub window_start: Instant,
+    /// Per phase, in time order; they tile the window.
+    pub phases: Vec<PhaseFigures>,
+    /// Length of one interval of the time series (the workload's, or a whole
+    /// multiple of it within the memory bounds).
+    pub interval: Duration,
+    /// The time series, one per interval from the start of the window.
+    pub intervals: Vec<IntervalFigures>,
+    /// Health series per (region, service) that got a response (warm-up
+    /// included; only measured requests are counted in them), by region then
+    /// service.
+    pub services: Vec<ServiceSeries>,
+    /// Replication, per region.
+    pub replication: Vec<ReplicationFigures>,
 }
 
 /// Whether a request was built to be allowed.
@@ -179,8 +616,20 @@ pub enum Expectation {
 /// The sharded recorder of one run.
 pub struct Recorder {
     shards: Box<[CachePadded<Mutex<Shard>>]>,
+    regions: usize,
     window_start: Instant,
     window_end: Instant,
+    phases: Vec<PhaseSpan>,
+    /// Start of each phase, nanoseconds from `window_start`.
+    phase_starts_ns: Vec<u64>,
+    interval_ns: u64,
+    intervals: usize,
+    /// Per (region, service): the health cells of every interval, allocated
+    /// when the service first sees a measured request.
+    health: Box<[OnceLock<Box<[HealthCell]>>]>,
+    replication: Box<[Mutex<ReplicationFigures>]>,
+    /// Per interval: the largest backlog and lag sampled in it.
+    samples: Mutex<Vec<(Option<u64>, Option<f64>)>>,
 }
 
 static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
@@ -199,37 +648,51 @@ pub struct Spec {
     pub window_start: Instant,
     /// End of the measured window.
     pub window_end: Instant,
-    /// The run's phases, in seconds from `window_start`.
+    /// The run's phases, in seconds from `window_start`, in time order; when
+    /// empty, the whole window is one `steady` phase.
     pub phases: Vec<PhaseSpan>,
-    /// Length of one time-series interval.
+    /// Length of one time-series interval (at least a millisecond is used).
     pub interval: Duration,
+}
+
+/// The interval length and count for a window of `window_ns` and a
+/// requested interval of `interval_ns`, within [`MAX_INTERVALS`] and
+/// [`MAX_SERVICE_CELLS`] for `regions` regions.
+fn interval_layout(window_ns: u64, interval_ns: u64, regions: usize) -> (u64, usize) {
+    let interval_ns = interval_ns.max(1_000_000);
+    let cap = (MAX_SERVICE_CELLS / (regions.max(1) * Service::ALL.len())).clamp(1, MAX_INTERVALS);
+    let wanted = window_ns.div_ceil(interval_ns).max(1);
+    let factor = wanted.div_ceil(cap as u64).max(1);
+    let interval_ns = interval_ns.saturating_mul(factor);
+    let count = window_ns.div_ceil(interval_ns).max(1);
+    (interval_ns, count as usize)
 }
 
 impl Recorder {
     /// A recorder for `spec`.
     pub fn with_spec(spec: Spec) -> Recorder {
-        Recorder::new(spec.regions, spec.window_start, spec.window_end)
-    }
-
-    /// The replicas of `region` applied a change-log entry `delay_ms` after
-    /// the control plane wrote it (simulated milliseconds).
-    pub fn record_propagation(&self, region: usize, delay_ms: f64) {
-        let _ = (region, delay_ms);
-    }
-
-    /// A periodic sample of `region`'s replication: entries the control plane
-    /// has written that its slowest AZ replica has not applied.
-    pub fn sample_replication(&self, region: usize, backlog: u64) {
-        let _ = (region, backlog);
-    }
-
-    /// A recorder for `regions` regions measuring requests intended in
-    /// `[window_start, window_end)`.
-    pub fn new(regions: usize, window_start: Instant, window_end: Instant) -> Recorder {
+        let regions = spec.regions;
+        let window_ns = nanos_between(spec.window_start, spec.window_end);
+        let (interval_ns, intervals) =
+            interval_layout(window_ns, spec.interval.as_nanos() as u64, regions);
+        let mut phases = spec.phases;
+        if phases.is_empty() {
+            phases.push(PhaseSpan {
+                name: "steady".to_string(),
+                start_s: 0.0,
+                end_s: window_ns as f64 / 1e9,
+            });
+        }
+        let phase_starts_ns = phases
+            .iter()
+            .map(|p| (p.start_s.max(0.0) * 1e9).round() as u64)
+            .collect();
         let shards = (0..SHARDS)
             .map(|_| {
                 CachePadded::new(Mutex::new(Shard {
                     regions: vec![RegionFigures::default(); regions],
+                    phases: Vec::new(),
+                    intervals: Vec::new(),
                     lateness: histogram(),
                     service_time: histogram(),
                     live: Live::default(),
@@ -238,8 +701,86 @@ impl Recorder {
             .collect();
         Recorder {
             shards,
+            regions,
+            window_start: spec.window_start,
+            window_end: spec.window_end,
+            phases,
+            phase_starts_ns,
+            interval_ns,
+            intervals,
+            health: (0..regions * Service::ALL.len())
+                .map(|_| OnceLock::new())
+                .collect(),
+            replication: (0..regions)
+                .map(|_| Mutex::new(ReplicationFigures::default()))
+                .collect(),
+            samples: Mutex::new(vec![(None, None); intervals]),
+        }
+    }
+
+    /// A recorder for `regions` regions measuring requests intended in
+    /// `[window_start, window_end)`, as one phase, in 100 ms intervals.
+    pub fn new(regions: usize, window_start: Instant, window_end: Instant) -> Recorder {
+        Recorder::with_spec(Spec {
+            regions,
             window_start,
             window_end,
+            phases: Vec::new(),
+            interval: Duration::from_millis(100),
+        })
+    }
+
+    /// The length of one interval of the time series, as used.
+    pub fn interval(&self) -> Duration {
+        Duration::from_nanos(self.interval_ns)
+    }
+
+    /// The replicas of `region` applied a change-log entry `delay_ms` after
+    /// the control plane wrote it (simulated milliseconds). Applies before
+    /// the measured window are not counted.
+    pub fn record_propagation(&self, region: usize, delay_ms: f64) {
+        self.record_propagation_at(region, delay_ms, Instant::now());
+    }
+
+    fn record_propagation_at(&self, region: usize, delay_ms: f64, at: Instant) {
+        if at < self.window_start || !delay_ms.is_finite() {
+            return;
+        }
+        let Some(rep) = self.replication.get(region) else {
+            return;
+        };
+        let us = (delay_ms.max(0.0) * 1000.0).round() as u64;
+        let mut rep = rep.lock();
+        rep.delays_us.saturating_record(us.clamp(1, MAX_DELAY_US));
+        rep.applied += 1;
+    }
+
+    /// A periodic sample of `region`'s replication: `backlog` entries the
+    /// control plane has written that its slowest AZ replica has not applied,
+    /// and `lag_ms`, the age (simulated milliseconds) of the oldest of them
+    /// (0 when none). Samples outside the measured window are ignored.
+    pub fn sample_replication(&self, region: usize, backlog: u64, lag_ms: f64) {
+        self.sample_replication_at(region, backlog, lag_ms, Instant::now());
+    }
+
+    fn sample_replication_at(&self, region: usize, backlog: u64, lag_ms: f64, at: Instant) {
+        if !self.in_window(at) {
+            return;
+        }
+        let lag_ms = if lag_ms.is_finite() {
+            lag_ms.max(0.0)
+        } else {
+            0.0
+        };
+        if let Some(rep) = self.replication.get(region) {
+            let mut rep = rep.lock();
+            rep.max_backlog = max_option(rep.max_backlog, Some(backlog));
+            rep.max_lag_ms = max_option_f64(rep.max_lag_ms, Some(lag_ms));
+        }
+        let i = self.interval_of(nanos_between(self.window_start, at));
+        if let Some(s) = self.samples.lock().get_mut(i) {
+            s.0 = max_option(s.0, Some(backlog));
+            s.1 = max_option_f64(s.1, Some(lag_ms));
         }
     }
 
@@ -253,14 +794,31 @@ impl Recorder {
         intended >= self.window_start && intended < self.window_end
     }
 
+    /// The phase of an instant `offset_ns` after the window's start.
+    fn phase_of(&self, offset_ns: u64) -> usize {
+        self.phase_starts_ns
+            .partition_point(|&s| s <= offset_ns)
+            .saturating_sub(1)
+    }
+
+    /// The interval of an instant `offset_ns` after the window's start.
+    fn interval_of(&self, offset_ns: u64) -> usize {
+        ((offset_ns / self.interval_ns) as usize).min(self.intervals - 1)
+    }
+
     /// The generator sent a request intended at `intended` at `actual`.
     pub fn record_dispatch(&self, region: usize, intended: Instant, actual: Instant) {
         if !self.in_window(intended) {
             return;
         }
+        let offset = nanos_between(self.window_start, intended);
+        let (phase, interval) = (self.phase_of(offset), self.interval_of(offset));
         let mut shard = self.shard();
+        shard.ensure_series(self.phases.len(), self.intervals);
         record(&mut shard.lateness, nanos_between(intended, actual));
         shard.regions[region].offered += 1;
+        shard.phases[phase].offered += 1;
+        shard.intervals[interval].offered += 1;
     }
 
     /// The generator shed a request intended at `intended`.
@@ -268,13 +826,19 @@ impl Recorder {
         if !self.in_window(intended) {
             return;
         }
+        let offset = nanos_between(self.window_start, intended);
+        let (phase, interval) = (self.phase_of(offset), self.interval_of(offset));
         let mut shard = self.shard();
+        shard.ensure_series(self.phases.len(), self.intervals);
         shard.regions[region].offered += 1;
         shard.regions[region].shed += 1;
+        shard.phases[phase].offered += 1;
+        shard.phases[phase].shed += 1;
+        shard.intervals[interval].offered += 1;
     }
 
-    /// A request of `region`, intended at `intended` and started at `started`,
-    /// got `decision`.
+    /// A request of `region` for `service`, intended at `intended` and
+    /// started at `started`, got `decision`.
     pub fn record_response(
         &self,
         region: usize,
@@ -284,42 +848,55 @@ impl Recorder {
         decision: &Decision,
         expected: Expectation,
     ) {
-        let _ = service;
         let latency = nanos_between(intended, decision.responded);
         let in_window = self.in_window(intended);
-        let completed_in_window =
-            decision.responded >= self.window_start && decision.responded < self.window_end;
+        let completed_in_window = self.in_window(decision.responded);
         let refused = matches!(decision.outcome, Outcome::Rejected(_) | Outcome::BadRequest);
+        let intended_at = nanos_between(self.window_start, intended);
+        let responded_at = nanos_between(self.window_start, decision.responded);
 
-        let mut shard = self.shard();
-        record(&mut shard.live.latency, latency);
-        shard.live.responses += 1;
-        shard.live.rejected += u64::from(refused);
-        if in_window {
+        // The series of this thread's shard and of this service are
+        // allocated on their first response, usually in the warm-up.
+        let cells = self.health_cells(region, service);
+        {
+            let mut shard = self.shard();
+            shard.ensure_series(self.phases.len(), self.intervals);
+            record(&mut shard.live.latency, latency);
+            shard.live.responses += 1;
+            shard.live.rejected += u64::from(refused);
+            if !in_window && !completed_in_window {
+                return;
+            }
+            if completed_in_window {
+                let (phase, interval) =
+                    (self.phase_of(responded_at), self.interval_of(responded_at));
+                shard.regions[region].completed_in_window += 1;
+                shard.phases[phase].completed_in_window += 1;
+                shard.intervals[interval].completed += 1;
+            }
+            if !in_window {
+                return;
+            }
             record(
                 &mut shard.service_time,
                 nanos_between(started, decision.responded),
             );
+            let (phase, interval) = (self.phase_of(intended_at), self.interval_of(intended_at));
+            shard.regions[region].add_response(latency, decision, expected);
+            shard.phases[phase].add_response(latency, decision, expected);
+            shard.intervals[interval].add_response(latency, decision);
         }
-        let figures = &mut shard.regions[region];
-        figures.completed_in_window += u64::from(completed_in_window);
-        if !in_window {
-            return;
+        if let Some(cell) = cells.and_then(|c| c.get(self.interval_of(intended_at))) {
+            cell.record(latency, decision.outcome);
         }
-        record(&mut figures.latency, latency);
-        figures.outcomes[decision.outcome.index()] += 1;
-        figures.hmacs += u64::from(decision.hmacs);
-        figures.cache_hits += u64::from(decision.cache == CacheUse::Hit);
-        figures.cache_misses += u64::from(decision.cache == CacheUse::Miss);
-        figures.control_plane_calls += u64::from(decision.control_plane_call);
-        figures.stale_accepts += u64::from(decision.stale_accept);
-        let allowed = decision.outcome == Outcome::Allowed;
-        if expected == Expectation::Allowed && !allowed && decision.state_allows {
-            figures.unexpected_rejections += 1;
-        }
-        if expected == Expectation::Refused && allowed {
-            figures.unexpected_accepts += 1;
-        }
+    }
+
+    /// The health cells of `region`'s `service`, allocated on first use.
+    fn health_cells(&self, region: usize, service: Service) -> Option<&[HealthCell]> {
+        let series = self
+            .health
+            .get(region * Service::ALL.len() + service.index())?;
+        Some(series.get_or_init(|| (0..self.intervals).map(|_| HealthCell::default()).collect()))
     }
 
     /// `count` requests of `region` intended in the window never got an answer.
@@ -342,32 +919,71 @@ impl Recorder {
 
     /// Merge every shard.
     pub fn finish(&self) -> Figures {
-        let regions = self.shards[0].lock().regions.len();
-        let mut figures = Figures {
-            regions: vec![RegionFigures::default(); regions],
-            total: RegionFigures::default(),
-            lateness: histogram(),
-            service_time: histogram(),
-        };
+        let mut regions = vec![RegionFigures::default(); self.regions];
+        let mut phases: Vec<PhaseFigures> = self
+            .phases
+            .iter()
+            .map(|span| PhaseFigures {
+                span: span.clone(),
+                figures: RegionFigures::default(),
+            })
+            .collect();
+        let mut intervals = vec![IntervalFigures::default(); self.intervals];
+        let mut lateness = histogram();
+        let mut service_time = histogram();
         for shard in self.shards.iter() {
             let shard = shard.lock();
-            for (mine, theirs) in figures.regions.iter_mut().zip(&shard.regions) {
+            for (mine, theirs) in regions.iter_mut().zip(&shard.regions) {
                 mine.merge(theirs);
             }
-            let _ = figures.lateness.add(&shard.lateness);
-            let _ = figures.service_time.add(&shard.service_time);
+            for (mine, theirs) in phases.iter_mut().zip(&shard.phases) {
+                mine.figures.merge(theirs);
+            }
+            for (mine, theirs) in intervals.iter_mut().zip(&shard.intervals) {
+                mine.merge(theirs);
+            }
+            let _ = lateness.add(&shard.lateness);
+            let _ = service_time.add(&shard.service_time);
         }
-        for r in &figures.regions {
-            figures.total.merge(r);
+        for (mine, (backlog, lag_ms)) in intervals.iter_mut().zip(self.samples.lock().iter()) {
+            mine.backlog = *backlog;
+            mine.lag_ms = *lag_ms;
         }
-        figures
+        let mut total = RegionFigures::default();
+        for r in &regions {
+            total.merge(r);
+        }
+        let services = self
+            .health
+            .iter()
+            .enumerate()
+            .filter_map(|(i, series)| {
+                let cells = series.get()?;
+                Some(ServiceSeries {
+                    region: i / Service::ALL.len(),
+                    service: Service::ALL[i % Service::ALL.len()],
+                    points: cells.iter().map(HealthCell::point).collect(),
+                })
+            })
+            .collect();
+        Figures {
+            regions,
+            total,
+            lateness,
+            service_time,
+            window_start: self.window_start,
+            phases,
+            interval: self.interval(),
+            intervals,
+            services,
+            replication: self.replication.iter().map(|r| r.lock().clone()).collect(),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sigv4::ErrorCode;
 
     fn decision(outcome: Outcome, responded: Instant, state_allows: bool) -> Decision {
         Decision {
@@ -480,5 +1096,325 @@ mod tests {
         assert_eq!(f.total.latency.len(), 4000);
         assert_eq!(rec.take_live().responses, 4000);
         assert_eq!(rec.take_live().responses, 0);
+    }
+
+    fn spans() -> Vec<PhaseSpan> {
+        ["steady", "storm: rotate_keys", "recovery"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| PhaseSpan {
+                name: name.to_string(),
+                start_s: i as f64,
+                end_s: i as f64 + 1.0,
+            })
+            .collect()
+    }
+
+    fn three_phases(t0: Instant) -> Recorder {
+        Recorder::with_spec(Spec {
+            regions: 2,
+            window_start: t0,
+            window_end: t0 + Duration::from_secs(3),
+            phases: spans(),
+            interval: Duration::from_millis(100),
+        })
+    }
+
+    fn answer(
+        rec: &Recorder,
+        region: usize,
+        intended: Instant,
+        responded: Instant,
+        outcome: Outcome,
+    ) {
+        rec.record_dispatch(region, intended, intended);
+        let d = decision(outcome, responded, true);
+        rec.record_response(
+            region,
+            Service::S3,
+            intended,
+            intended,
+            &d,
+            Expectation::Allowed,
+        );
+    }
+
+    #[test]
+    fn phases_take_requests_by_intended_start_and_throughput_by_response() {
+        let t0 = Instant::now();
+        let rec = three_phases(t0);
+        let ms = Duration::from_millis;
+        let ns = Duration::from_nanos;
+        // The last nanosecond of the steady phase, answered in the storm.
+        answer(
+            &rec,
+            0,
+            t0 + ms(1000) - ns(1),
+            t0 + ms(1200),
+            Outcome::Allowed,
+        );
+        // Exactly at the storm's start: the storm's.
+        answer(&rec, 1, t0 + ms(1000), t0 + ms(1000), Outcome::Allowed);
+        // Exactly at the recovery's start, answered after the window.
+        answer(
+            &rec,
+            0,
+            t0 + ms(2000),
+            t0 + ms(3500),
+            Outcome::Rejected(ErrorCode::ServiceUnavailable),
+        );
+        // The window's very first instant.
+        answer(&rec, 1, t0, t0 + ms(5), Outcome::DeniedImplicit);
+        rec.record_shed(0, t0 + ms(2999));
+        let f = rec.finish();
+        let names: Vec<&str> = f.phases.iter().map(|p| p.span.name.as_str()).collect();
+        assert_eq!(names, ["steady", "storm: rotate_keys", "recovery"]);
+        let p = |i: usize| &f.phases[i].figures;
+        assert_eq!(
+            [p(0).offered, p(1).offered, p(2).offered],
+            [2, 1, 2],
+            "offered by intended start, shed included"
+        );
+        assert_eq!(
+            [p(0).responses(), p(1).responses(), p(2).responses()],
+            [2, 1, 1]
+        );
+        assert_eq!(p(2).shed, 1);
+        assert_eq!(p(0).count(Outcome::DeniedImplicit), 1);
+        assert_eq!(
+            p(2).count(Outcome::Rejected(ErrorCode::ServiceUnavailable)),
+            1
+        );
+        assert_eq!(
+            [
+                p(0).completed_in_window,
+                p(1).completed_in_window,
+                p(2).completed_in_window
+            ],
+            [1, 2, 0],
+            "completed by response time; the one after the window is not"
+        );
+        // The storm's request took 200 ms: charged to the steady phase.
+        let steady_max = p(0).latency.max();
+        assert!(
+            (199_000_000..=201_000_000).contains(&steady_max),
+            "{steady_max}"
+        );
+        // The phases add up to the run.
+        let offered: u64 = f.phases.iter().map(|p| p.figures.offered).sum();
+        assert_eq!(offered, f.total.offered);
+        let responses: u64 = f.phases.iter().map(|p| p.figures.responses()).sum();
+        assert_eq!(responses, f.total.responses());
+    }
+
+    #[test]
+    fn intervals_bin_by_intended_start_and_count_completions_by_response() {
+        let t0 = Instant::now();
+        let rec = Recorder::new(1, t0, t0 + Duration::from_millis(950));
+        assert_eq!(rec.interval(), Duration::from_millis(100));
+        let ms = Duration::from_millis;
+        let us = Duration::from_micros;
+        answer(&rec, 0, t0, t0 + us(40), Outcome::Allowed);
+        answer(
+            &rec,
+            0,
+            t0 + ms(100) - us(1),
+            t0 + ms(100) + us(99),
+            Outcome::Allowed,
+        );
+        answer(&rec, 0, t0 + ms(100), t0 + ms(130), Outcome::DeniedExplicit);
+        answer(
+            &rec,
+            0,
+            t0 + ms(940),
+            t0 + ms(941),
+            Outcome::Rejected(ErrorCode::SignatureDoesNotMatch),
+        );
+        answer(
+            &rec,
+            0,
+            t0 + ms(945),
+            t0 + ms(2000),
+            Outcome::Rejected(ErrorCode::ServiceUnavailable),
+        );
+        let f = rec.finish();
+        // 950 ms in 100 ms intervals: the last is 50 ms long.
+        assert_eq!(f.intervals.len(), 10);
+        let i = &f.intervals;
+        assert_eq!((i[0].responses, i[0].allowed, i[0].completed), (2, 2, 1));
+        assert_eq!((i[1].responses, i[1].denied, i[1].completed), (1, 1, 2));
+        assert_eq!(
+            (
+                i[9].responses,
+                i[9].refused,
+                i[9].server_errors,
+                i[9].completed
+            ),
+            (2, 1, 1, 1)
+        );
+        assert_eq!(i[9].offered, 2);
+        let responses: u64 = i.iter().map(|x| x.responses).sum();
+        assert_eq!(responses, f.total.responses());
+        let completed: u64 = i.iter().map(|x| x.completed).sum();
+        assert_eq!(completed, f.total.completed_in_window);
+        // Interval 0 holds 40 µs and 100 µs; interval 1 holds 30 ms.
+        assert!((f.intervals[0].latency_us(1.0) - 100.0).abs() < 0.01);
+        let p50 = f.intervals[0].latency_us(0.5);
+        assert!((37.0..=43.0).contains(&p50), "{p50}");
+        let p99 = f.intervals[1].latency_us(0.99);
+        assert!((28_000.0..=30_000.0).contains(&p99), "{p99}");
+        assert_eq!(f.intervals[5].responses, 0);
+        assert_eq!(f.intervals[5].latency_us(0.99), 0.0);
+    }
+
+    #[test]
+    fn long_windows_widen_the_interval_within_the_bounds() {
+        let hour = 3_600_000_000_000;
+        let (interval, count) = interval_layout(hour, 10_000_000, 64);
+        let cap = MAX_SERVICE_CELLS / (64 * Service::ALL.len());
+        assert_eq!(cap, 819);
+        assert_eq!(
+            interval % 10_000_000,
+            0,
+            "a whole multiple of the workload's"
+        );
+        assert_eq!(interval, 440 * 10_000_000);
+        assert_eq!(count, 819);
+        assert!(count * 64 * Service::ALL.len() <= MAX_SERVICE_CELLS);
+        // A short window keeps the workload's interval.
+        assert_eq!(
+            interval_layout(8_000_000_000, 100_000_000, 4),
+            (100_000_000, 80)
+        );
+        // Few regions: capped by MAX_INTERVALS.
+        let (interval, count) = interval_layout(hour, 100_000_000, 1);
+        assert_eq!(interval, 900_000_000);
+        assert_eq!(count, 4000);
+        assert!(count <= MAX_INTERVALS);
+    }
+
+    #[test]
+    fn log_scale_buckets_hold_their_values() {
+        for scale in [INTERVAL_SCALE, HEALTH_SCALE] {
+            let mut last = 0;
+            for v in (0..40).flat_map(|e| {
+                let base = 1u64 << e;
+                [base - 1, base, base + base / 3]
+            }) {
+                let i = scale.index(v);
+                let (lo, hi) = scale.bounds(i);
+                assert!(lo <= v && v < hi, "{v} in bucket {i} = [{lo}, {hi})");
+                assert!(i < scale.buckets());
+                assert!(i >= last, "monotonic");
+                last = i;
+            }
+        }
+        assert_eq!(INTERVAL_BUCKETS, 234);
+        assert_eq!(HEALTH_BUCKETS, 42);
+        // 1000 values 1..=1000 µs: the median's bucket is [480, 512).
+        let mut counts = [0u32; INTERVAL_BUCKETS];
+        for v in 1..=1000u64 {
+            counts[INTERVAL_SCALE.index(v)] += 1;
+        }
+        assert_eq!(INTERVAL_SCALE.quantile(&counts, 0.5, 1000.0), 496.0);
+        assert_eq!(INTERVAL_SCALE.quantile(&counts, 0.99, 1000.0), 992.0);
+        assert_eq!(INTERVAL_SCALE.quantile(&counts, 0.999, 1000.0), 992.0);
+        // Never above the largest value recorded.
+        assert_eq!(INTERVAL_SCALE.quantile(&counts, 0.5, 300.0), 300.0);
+        // Beyond the scale: the largest value.
+        let mut far = [0u32; HEALTH_BUCKETS];
+        far[HEALTH_SCALE.index(1 << 40)] = 1;
+        assert_eq!(HEALTH_SCALE.quantile(&far, 0.99, 2e12), 2e12);
+    }
+
+    #[test]
+    fn propagation_delays_are_a_histogram_per_region() {
+        let t0 = Instant::now();
+        let rec = Recorder::new(2, t0, t0 + Duration::from_secs(10));
+        let inside = t0 + Duration::from_secs(1);
+        for ms in 1..=1000 {
+            rec.record_propagation_at(1, f64::from(ms), inside);
+        }
+        rec.record_propagation_at(0, 5.0, t0 - Duration::from_millis(1));
+        rec.record_propagation_at(0, f64::NAN, inside);
+        // After the window (the drain): still counted.
+        rec.record_propagation_at(0, 2.5, t0 + Duration::from_secs(11));
+        let f = rec.finish();
+        let d = &f.replication[1].delays_us;
+        assert_eq!(f.replication[1].applied, 1000);
+        let p50 = d.value_at_quantile(0.5);
+        assert!((499_000..=501_000).contains(&p50), "{p50}");
+        let p99 = d.value_at_quantile(0.99);
+        assert!((989_000..=991_000).contains(&p99), "{p99}");
+        assert!((999_000..=1_001_000).contains(&d.max()), "{}", d.max());
+        assert_eq!(
+            f.replication[0].applied, 1,
+            "before the window: not counted"
+        );
+        assert!((2_499..=2_501).contains(&f.replication[0].delays_us.max()));
+    }
+
+    #[test]
+    fn replication_samples_keep_the_largest_per_region_and_interval() {
+        let t0 = Instant::now();
+        let rec = Recorder::new(2, t0, t0 + Duration::from_secs(1));
+        let ms = Duration::from_millis;
+        rec.sample_replication_at(0, 500, 900.0, t0 - ms(10));
+        rec.sample_replication_at(0, 3, 40.0, t0 + ms(10));
+        rec.sample_replication_at(1, 7, 25.0, t0 + ms(20));
+        rec.sample_replication_at(0, 1, 80.0, t0 + ms(150));
+        rec.sample_replication_at(1, 0, 0.0, t0 + ms(450));
+        rec.sample_replication_at(1, 9, f64::INFINITY, t0 + ms(1000));
+        let f = rec.finish();
+        assert_eq!(f.replication[0].max_backlog, Some(3));
+        assert_eq!(f.replication[0].max_lag_ms, Some(80.0));
+        assert_eq!(f.replication[1].max_backlog, Some(7));
+        assert_eq!(f.replication[1].max_lag_ms, Some(25.0));
+        let i = &f.intervals;
+        assert_eq!((i[0].backlog, i[0].lag_ms), (Some(7), Some(40.0)));
+        assert_eq!((i[1].backlog, i[1].lag_ms), (Some(1), Some(80.0)));
+        assert_eq!((i[2].backlog, i[2].lag_ms), (None, None));
+        assert_eq!((i[4].backlog, i[4].lag_ms), (Some(0), Some(0.0)));
+    }
+
+    #[test]
+    fn health_series_count_server_errors_and_p99_per_service() {
+        let t0 = Instant::now();
+        let rec = Recorder::new(2, t0, t0 + Duration::from_secs(1));
+        let ms = Duration::from_millis;
+        for i in 0..10u64 {
+            let outcome = if i < 3 {
+                Outcome::Rejected(ErrorCode::ServiceUnavailable)
+            } else {
+                Outcome::Allowed
+            };
+            let d = decision(outcome, t0 + ms(150) + ms(i), true);
+            rec.record_response(1, Service::Sqs, t0 + ms(150), t0, &d, Expectation::Allowed);
+        }
+        // 200 responses in the next interval: one in a hundred is slow.
+        for i in 0..200u64 {
+            let latency = if i < 2 {
+                ms(40)
+            } else {
+                Duration::from_micros(300)
+            };
+            let d = decision(Outcome::Allowed, t0 + ms(250) + latency, true);
+            rec.record_response(1, Service::Sqs, t0 + ms(250), t0, &d, Expectation::Allowed);
+        }
+        let d = decision(Outcome::Allowed, t0 + ms(10), true);
+        rec.record_response(0, Service::Ec2, t0, t0, &d, Expectation::Allowed);
+        let f = rec.finish();
+        let series: Vec<(usize, Service)> =
+            f.services.iter().map(|s| (s.region, s.service)).collect();
+        assert_eq!(series, [(0, Service::Ec2), (1, Service::Sqs)]);
+        let sqs = &f.services[1].points;
+        assert_eq!(sqs.len(), 10);
+        assert_eq!((sqs[1].responses, sqs[1].server_errors), (10, 3));
+        // Fewer than 100: the p99 is the largest latency, 9 ms.
+        assert_eq!(sqs[1].p99_us, 9000.0);
+        assert_eq!(sqs[2].responses, 200);
+        // The 198th of 200 is 300 µs: the middle of its bucket [256, 384).
+        assert_eq!(sqs[2].p99_us, 320.0);
+        assert_eq!(sqs[0], ServicePoint::default());
     }
 }

@@ -347,16 +347,27 @@ impl DelayModel {
     }
 }
 
-/// Decides when each log entry reaches one replica: after its own
-/// propagation delay, never before its predecessor, and no faster than the
-/// apply rate allows.
+/// Decides when each log entry reaches one replica: after its propagation
+/// delay, never before its predecessor, and no faster than the apply rate
+/// allows.
+///
+/// The delay is the stream's, not the entry's: one draw per second of write
+/// time ([`DELAY_SLOT_MS`]), shared by every entry written in that second.
+/// Drawing per entry would make an in-order stream hold every burst behind
+/// the slowest of its thousands of draws, so a storm's observed delays would
+/// be the tail's, not the distribution the workload asked for.
 #[derive(Debug)]
 pub struct ApplySchedule {
     delay: DelayModel,
     min_gap_ms: f64,
     last_due_ms: f64,
+    slot: Option<(i64, f64)>,
     rng: StdRng,
 }
+
+/// Write time over which a replica stream's propagation delay stays the
+/// same, milliseconds.
+pub const DELAY_SLOT_MS: i64 = 1000;
 
 impl ApplySchedule {
     /// The least time between two applies, milliseconds.
@@ -373,6 +384,7 @@ impl ApplySchedule {
             delay,
             min_gap_ms: 1000.0 / apply_rate_per_sec,
             last_due_ms: f64::MIN,
+            slot: None,
             rng: StdRng::seed_from_u64(seed),
         }
     }
@@ -380,7 +392,16 @@ impl ApplySchedule {
     /// When (simulated Unix milliseconds) the next entry, committed at
     /// `committed_ms`, is applied.
     pub fn due_ms(&mut self, committed_ms: i64) -> f64 {
-        let arrival = committed_ms as f64 + self.delay.sample(&mut self.rng);
+        let slot = committed_ms.div_euclid(DELAY_SLOT_MS);
+        let delay = match self.slot {
+            Some((s, delay)) if s == slot => delay,
+            _ => {
+                let delay = self.delay.sample(&mut self.rng);
+                self.slot = Some((slot, delay));
+                delay
+            }
+        };
+        let arrival = committed_ms as f64 + delay;
         let due = arrival.max(self.last_due_ms + self.min_gap_ms);
         self.last_due_ms = due;
         due
@@ -579,6 +600,27 @@ mod tests {
             assert!(due >= committed as f64);
             last = due;
         }
+    }
+
+    #[test]
+    fn a_burst_shares_its_second_s_delay_and_seconds_follow_the_distribution() {
+        let mut s = ApplySchedule::new(DelayModel::lognormal(800.0, 6000.0), 1e9, 3);
+        // 5000 entries written within one second arrive with one delay.
+        let delays: Vec<f64> = (0..5000)
+            .map(|i| s.due_ms(10_000 + i / 5) - (10_000 + i / 5) as f64)
+            .collect();
+        let spread = delays.iter().copied().fold(f64::MIN, f64::max)
+            - delays.iter().copied().fold(f64::MAX, f64::min);
+        assert!(spread < 1.0, "one delay per second: spread {spread} ms");
+        // One write a minute (more than any delay, so none waits for its
+        // predecessor): the delays are the model's.
+        let mut s = ApplySchedule::new(DelayModel::lognormal(800.0, 6000.0), 1e9, 4);
+        let mut v: Vec<f64> = (0..4000i64)
+            .map(|i| s.due_ms(i * 60_000) - (i * 60_000) as f64)
+            .collect();
+        v.sort_by(f64::total_cmp);
+        assert!((v[2000] / 800.0 - 1.0).abs() < 0.1, "median {}", v[2000]);
+        assert!((v[3960] / 6000.0 - 1.0).abs() < 0.35, "p99 {}", v[3960]);
     }
 
     #[test]

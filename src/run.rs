@@ -16,15 +16,19 @@ use crate::cache::CacheBackend;
 use crate::clock::{format_rfc3339_ms, SimClock};
 use crate::control_plane::{self, ControlPlane, IssuedKey};
 use crate::data_plane::{DataPlanes, Sizing};
+use crate::health::{self, HealthEvent};
 use crate::identity::UserId;
-use crate::loadgen::traffic::{user_policy, Factory, Mix};
+use crate::loadgen::traffic::{user_policy, ClientBook, Factory, Mix};
 use crate::loadgen::{drive, Dispatch, GeneratorProgress, Schedule};
 use crate::metrics::{Recorder, Spec};
 use crate::progress::Progress;
 use crate::replication::{run_applier, Applier, ApplySchedule, DelayModel};
 use crate::sigv4::crypto::Backend;
+use crate::storm::{push_for, Driver};
 use crate::strategy::Strategy;
-use crate::summary::{write_atomically, CpuSplit, Environment, RunSummary, Summary};
+use crate::summary::{
+    write_atomically, ControlPlaneActivity, CpuSplit, Environment, RunSummary, Summary,
+};
 use crate::workload::Workload;
 
 /// Command-line choices that override the workload.
@@ -111,10 +115,13 @@ pub struct Completed {
     pub summary: Summary,
     /// The folder holding `summary.json`.
     pub dir: PathBuf,
+    /// The health events of every run, as written to `events.json`.
+    pub events: Vec<HealthEvent>,
 }
 
-/// Run `workload` once per strategy and write `summary.json`; `stop` ends the
-/// run early (an interrupt), keeping what was measured.
+/// Run `workload` once per strategy and write `summary.json` and
+/// `events.json` (the health events detected so far); `stop` ends the run
+/// early (an interrupt), keeping what was measured.
 ///
 /// # Errors
 ///
@@ -151,20 +158,38 @@ pub fn run_workload(workload: &Workload, output: &Output, stop: &AtomicBool) -> 
         runs: Vec::new(),
     };
     let path = dir.join("summary.json");
+    let events_path = dir.join("events.json");
+    let mut events: Vec<HealthEvent> = Vec::new();
+    let save_events = |events: &[HealthEvent]| {
+        health::write_events(&events_path, events)
+            .with_context(|| format!("cannot write {}", events_path.display()))
+    };
     let plans = plans(workload);
     for (i, plan) in plans.iter().enumerate() {
         if stop.load(Ordering::Relaxed) {
             break;
         }
         let progress = Progress::new(output.quiet, &plan.label(workload), i + 1, plans.len());
+        // The run starts its simulated clock at the workload's start first
+        // thing; from that, the simulated time measurement started at.
+        let clock_start_ms = workload.clock_start_ms();
+        let begun = Instant::now();
         let run = run_strategy(workload, *plan, &progress, stop)?;
+        let origin_ms = health::window_origin_ms(clock_start_ms, begun, run.window_start);
+        events.extend(health::detect_run(&run, &workload.health, origin_ms));
         summary.runs.push(run);
         summary.complete =
             summary.runs.len() == plans.len() && !summary.runs.iter().any(|r| r.interrupted);
         save(&path, &summary)?;
+        save_events(&events)?;
     }
     save(&path, &summary)?;
-    Ok(Completed { summary, dir })
+    save_events(&events)?;
+    Ok(Completed {
+        summary,
+        dir,
+        events,
+    })
 }
 
 /// One strategy run of a workload: the strategy, and the cache backend when
@@ -283,13 +308,26 @@ pub fn run_strategy(
         workload.load.arrival,
         workload.seed,
     );
-    let factory = Factory::new(
+    let factory = Factory::with_book(
         mix(workload),
-        world.clients.clone(),
+        world.book.clone(),
         workload.crypto,
         workload.seed ^ 0x5167,
     )
     .map_err(anyhow::Error::msg)?;
+    let window_start_unix_ms = workload.clock_start_ms() + (workload.run.warmup_s * 1000.0) as i64;
+    let mut driver = Driver::new(
+        &workload.schedule,
+        world.planes.clone(),
+        world.book.clone(),
+        &workload.principals.account_id,
+        push_for(
+            midnight_s(workload),
+            workload.control_plane.push_ahead_s,
+            workload.run.warmup_s,
+            window_start_unix_ms,
+        ),
+    );
     let generator_progress = GeneratorProgress::default();
 
     let end = start + warmup + window;
@@ -308,6 +346,13 @@ pub fn run_strategy(
                 )
             })
             .context("cannot start the generator thread")?;
+        let storms = std::thread::Builder::new()
+            .name("storms".into())
+            .spawn_scoped(scope, || {
+                driver.run(start + warmup, end, stop);
+                driver.heal();
+            })
+            .context("cannot start the schedule thread")?;
         let sample_every = Duration::from_secs_f64(workload.run.interval_ms / 1000.0)
             .min(Duration::from_millis(100));
         while !generator.is_finished() {
@@ -315,10 +360,15 @@ pub fn run_strategy(
             world.sample_replication(&recorder);
             progress.tick(&recorder, start, warmup, window, &generator_progress);
         }
-        generator
+        let report = generator
             .join()
-            .map_err(|_| anyhow::anyhow!("the generator thread panicked"))
+            .map_err(|_| anyhow::anyhow!("the generator thread panicked"))?;
+        storms
+            .join()
+            .map_err(|_| anyhow::anyhow!("the schedule thread panicked"))?;
+        Ok::<_, anyhow::Error>(report)
     })?;
+    let actions = driver.into_log();
 
     // Drain: wait for answers to requests still in flight, up to the timeout.
     let drain_deadline = Instant::now() + Duration::from_secs_f64(workload.run.drain_timeout_s);
@@ -352,7 +402,8 @@ pub fn run_strategy(
         data_plane_threads: workload.data_plane.workers,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    Ok(RunSummary::new(
+    let (api_calls, api_errors) = world.planes.control_plane().api_stats();
+    let mut summary = RunSummary::new(
         plan.strategy,
         plan.cache_backend,
         &plan.label(workload),
@@ -362,7 +413,13 @@ pub fn run_strategy(
         measured_s,
         &report,
         cpu,
-    ))
+    );
+    summary.control_plane = ControlPlaneActivity {
+        api_calls,
+        api_errors,
+        actions,
+    };
+    Ok(summary)
 }
 
 /// The world of one strategy run: control plane, data planes, and the key
@@ -372,6 +429,8 @@ pub struct World {
     pub planes: Arc<DataPlanes>,
     /// The clients' key pairs, in creation order.
     pub clients: Vec<IssuedKey>,
+    /// The clients the generator signs for, as storms change them.
+    pub book: Arc<ClientBook>,
 }
 
 impl World {
@@ -430,13 +489,22 @@ impl World {
             clock,
             cp,
         ));
-        Ok(World { planes, clients })
+        let book = Arc::new(ClientBook::new(clients.clone()));
+        Ok(World {
+            planes,
+            clients,
+            book,
+        })
     }
 
-    /// Record each region's replication backlog: entries the control plane
-    /// has written that the region's slowest AZ replica has not applied.
+    /// Record each region's replication backlog (entries the control plane
+    /// has written that the region's slowest AZ replica has not applied) and
+    /// applied-version lag (the age, in simulated milliseconds, of the oldest
+    /// of them; 0 when there are none).
     pub fn sample_replication(&self, recorder: &Recorder) {
-        let head = self.planes.control_plane().log().head();
+        let log = self.planes.control_plane().log();
+        let head = log.head();
+        let now_ms = self.planes.clock().now_ms();
         for (r, region) in self.planes.regions.iter().enumerate() {
             let slowest = region
                 .azs
@@ -444,7 +512,14 @@ impl World {
                 .map(|az| az.replica.applied_version())
                 .min()
                 .unwrap_or(head);
-            recorder.sample_replication(r, head.saturating_sub(slowest));
+            let backlog = head.saturating_sub(slowest);
+            let lag_ms = if backlog == 0 {
+                0.0
+            } else {
+                log.get(slowest + 1)
+                    .map_or(0.0, |oldest| (now_ms - oldest.committed_ms).max(0) as f64)
+            };
+            recorder.sample_replication(r, backlog, lag_ms);
         }
     }
 
@@ -478,7 +553,8 @@ impl World {
     }
 }
 
-fn mix(workload: &Workload) -> Mix {
+/// The traffic mix of `workload`.
+pub fn mix(workload: &Workload) -> Mix {
     let t = &workload.traffic;
     Mix {
         region_weights: workload.regions.iter().map(|r| r.weight).collect(),

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -13,7 +14,9 @@ use serde::Serialize;
 use crate::cache::CacheBackend;
 use crate::data_plane::Outcome;
 use crate::loadgen::GeneratorReport;
-use crate::metrics::{Figures, RegionFigures};
+use crate::metrics::{
+    Figures, IntervalFigures, PhaseFigures, RegionFigures, ReplicationFigures, ServiceSeries,
+};
 use crate::report::human_us;
 use crate::strategy::Strategy;
 use crate::workload::Workload;
@@ -129,7 +132,7 @@ pub struct Measured {
     /// rejection codes.
     pub outcomes: BTreeMap<String, u64>,
     /// Legitimate requests refused although their AZ's applied state allowed
-    /// them.
+    /// them (`ServiceUnavailable` is an availability error, not counted here).
     pub unexpected_rejections: u64,
     /// Requests built to be refused that were allowed.
     pub unexpected_accepts: u64,
@@ -143,8 +146,105 @@ pub struct Measured {
     pub control_plane_calls: u64,
     /// Allowed requests whose AZ had applied a revocation or deny: must be 0.
     pub stale_accepts: u64,
+    /// Requests allowed between the control plane's revocation (or deny) and
+    /// the AZ's apply of it: the eventual-consistency exposure.
+    pub exposure_accepts: u64,
     /// Requests still unanswered when the drain timed out.
     pub unfinished: u64,
+}
+
+/// Median, 99th percentile and largest value.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Tail {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+/// One phase of a run (steady, a storm, a fault, recovery): requests intended
+/// in it, and responses that arrived in it.
+#[derive(Clone, Debug, Serialize)]
+pub struct PhaseSummary {
+    /// `steady`, `storm: <kind>`, `fault: <kind>` or `recovery`.
+    pub name: String,
+    /// Seconds from the start of measurement.
+    pub start_s: f64,
+    /// Seconds from the start of measurement.
+    pub end_s: f64,
+    /// Its figures (`unfinished` is counted for the whole run only, so 0
+    /// here).
+    #[serde(flatten)]
+    pub figures: Measured,
+}
+
+/// One interval of a run's time series, over all regions. Requests count in
+/// the interval of their intended start; `completed` and `achieved_rps`
+/// count responses in the interval they arrived in.
+#[derive(Clone, Debug, Serialize)]
+pub struct IntervalSummary {
+    /// Start, seconds from the start of measurement.
+    pub t_s: f64,
+    /// Requests intended in the interval (sent or shed).
+    pub requests: u64,
+    /// Responses to them: `allowed + denied + refused + server_errors`.
+    pub responses: u64,
+    /// Responses that arrived in the interval.
+    pub completed: u64,
+    /// `completed` per second of the interval.
+    pub achieved_rps: f64,
+    /// Latency of `responses`, microseconds (within 1/16 of the value; the
+    /// largest is exact).
+    pub latency_us: Tail,
+    /// Allowed.
+    pub allowed: u64,
+    /// Denied by policy (explicitly or implicitly).
+    pub denied: u64,
+    /// Refused with an error code other than `ServiceUnavailable`, or as a
+    /// bad request.
+    pub refused: u64,
+    /// `ServiceUnavailable`.
+    pub server_errors: u64,
+    /// Cache hits.
+    pub cache_hits: u64,
+    /// Cache misses.
+    pub cache_misses: u64,
+    /// Eventual-consistency exposure accepts.
+    pub exposure_accepts: u64,
+    /// Stale accepts (defects).
+    pub stale_accepts: u64,
+    /// The largest replication backlog sampled in the interval, over all
+    /// regions (`null` when no sample fell in it).
+    pub backlog: Option<u64>,
+    /// The largest applied-version lag sampled in the interval, over all
+    /// regions, simulated milliseconds (`null` when no sample fell in it).
+    pub lag_ms: Option<f64>,
+}
+
+/// One region's replication.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReplicationSummary {
+    /// Region code.
+    pub region: String,
+    /// Delay from a control-plane write to an AZ replica's apply of it,
+    /// simulated milliseconds, over the entries applied from the start of
+    /// measurement on (zeros when none).
+    pub propagation_delay_ms: Tail,
+    /// Entries applied from the start of measurement on, counted per AZ
+    /// replica.
+    pub applied: u64,
+    /// The largest backlog sampled during measurement: entries written that
+    /// the region's slowest AZ replica had not applied.
+    pub max_backlog: u64,
+    /// The largest applied-version lag sampled during measurement: the age
+    /// of the oldest entry the slowest AZ replica had not applied, simulated
+    /// milliseconds.
+    pub max_lag_ms: f64,
+    /// Requests allowed between a revocation (or deny) and the region's
+    /// apply of it.
+    pub exposure_accepts: u64,
 }
 
 /// One region's figures.
@@ -189,6 +289,37 @@ pub struct RunSummary {
     pub warnings: Vec<String>,
     /// Per region.
     pub regions: Vec<RegionSummary>,
+    /// Length of one interval of `intervals`, seconds: `run.interval_ms`,
+    /// or a whole multiple of it when the run is too long for
+    /// [`crate::metrics::MAX_INTERVALS`] intervals.
+    pub interval_s: f64,
+    /// The phases of the workload's schedule; they tile the measured window.
+    pub phases: Vec<PhaseSummary>,
+    /// The time series, one entry per interval of the measured window.
+    pub intervals: Vec<IntervalSummary>,
+    /// Replication, per region.
+    pub replication: Vec<ReplicationSummary>,
+    /// Per (region, service) and interval: responses, server errors and
+    /// p99, for health detection ([`crate::health`]); not written.
+    #[serde(skip)]
+    pub services: Vec<ServiceSeries>,
+    /// When measurement started (real time); not written.
+    #[serde(skip)]
+    pub window_start: Instant,
+    /// What the control plane was asked to do during the run: the
+    /// schedule's actions and the push of tomorrow's keys.
+    pub control_plane: ControlPlaneActivity,
+}
+
+/// The control plane's part in a run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ControlPlaneActivity {
+    /// API calls made (by the schedule's storms).
+    pub api_calls: u64,
+    /// Calls that failed (an incident's `ServiceFailure`, IAM's limits).
+    pub api_errors: u64,
+    /// Each action of the schedule, in the order performed.
+    pub actions: Vec<crate::storm::ActionRecord>,
 }
 
 fn us(h: &Histogram<u64>, q: f64) -> f64 {
@@ -249,9 +380,109 @@ impl Measured {
             },
             control_plane_calls: f.control_plane_calls,
             stale_accepts: f.stale_accepts,
+            exposure_accepts: f.exposure_accepts,
             unfinished: f.unfinished,
         }
     }
+}
+
+impl PhaseSummary {
+    /// Summarize a phase, cut to a measured window of `window_s` seconds
+    /// (`None` when the phase starts after it).
+    pub fn from_figures(p: &PhaseFigures, window_s: f64) -> Option<PhaseSummary> {
+        let start_s = p.span.start_s;
+        let end_s = p.span.end_s.min(window_s);
+        if start_s >= end_s && start_s > 0.0 {
+            return None;
+        }
+        Some(PhaseSummary {
+            name: p.span.name.clone(),
+            start_s,
+            end_s,
+            figures: Measured::from_figures(&p.figures, end_s - start_s),
+        })
+    }
+}
+
+impl IntervalSummary {
+    /// Summarize interval `i` of length `interval_s` of a window of
+    /// `window_s` seconds (the last interval may be shorter).
+    pub fn from_figures(i: usize, f: &IntervalFigures, interval_s: f64, window_s: f64) -> Self {
+        let t_s = round_to(i as f64 * interval_s, 1e-6);
+        let length_s = interval_s.min(window_s - t_s);
+        IntervalSummary {
+            t_s,
+            requests: f.offered,
+            responses: f.responses,
+            completed: f.completed,
+            achieved_rps: rate(f.completed, length_s),
+            latency_us: Tail {
+                p50: f.latency_us(0.5),
+                p99: f.latency_us(0.99),
+                max: f.latency_us(1.0),
+            },
+            allowed: f.allowed,
+            denied: f.denied,
+            refused: f.refused,
+            server_errors: f.server_errors,
+            cache_hits: f.cache_hits,
+            cache_misses: f.cache_misses,
+            exposure_accepts: f.exposure_accepts,
+            stale_accepts: f.stale_accepts,
+            backlog: f.backlog,
+            lag_ms: f.lag_ms,
+        }
+    }
+}
+
+impl ReplicationSummary {
+    /// Summarize region `region`'s replication; `exposure_accepts` comes
+    /// from its request figures.
+    pub fn from_figures(
+        region: &str,
+        r: &ReplicationFigures,
+        exposure_accepts: u64,
+    ) -> ReplicationSummary {
+        let ms = |q: f64| {
+            let h = &r.delays_us;
+            if h.is_empty() {
+                0.0
+            } else if q >= 1.0 {
+                h.max() as f64 / 1000.0
+            } else {
+                h.value_at_quantile(q) as f64 / 1000.0
+            }
+        };
+        ReplicationSummary {
+            region: region.to_string(),
+            propagation_delay_ms: Tail {
+                p50: ms(0.5),
+                p99: ms(0.99),
+                max: ms(1.0),
+            },
+            applied: r.applied,
+            max_backlog: r.max_backlog.unwrap_or(0),
+            max_lag_ms: r.max_lag_ms.unwrap_or(0.0),
+            exposure_accepts,
+        }
+    }
+}
+
+fn round_to(x: f64, step: f64) -> f64 {
+    (x / step).round() * step
+}
+
+/// The intervals of `figures` that start within a measured window of
+/// `window_s` seconds (at least one).
+fn intervals(figures: &Figures, window_s: f64) -> Vec<IntervalSummary> {
+    let interval_s = figures.interval.as_secs_f64();
+    figures
+        .intervals
+        .iter()
+        .enumerate()
+        .take_while(|(i, _)| *i == 0 || (*i as f64) * interval_s < window_s - 1e-9)
+        .map(|(i, f)| IntervalSummary::from_figures(i, f, interval_s, window_s))
+        .collect()
 }
 
 fn rate(count: u64, window_s: f64) -> f64 {
@@ -291,6 +522,7 @@ impl RunSummary {
                 max: us(&figures.lateness, 1.0),
             },
             cpu,
+            control_plane: ControlPlaneActivity::default(),
             regions: regions
                 .iter()
                 .zip(&figures.regions)
@@ -301,6 +533,23 @@ impl RunSummary {
                 })
                 .collect(),
             warnings: Vec::new(),
+            interval_s: figures.interval.as_secs_f64(),
+            phases: figures
+                .phases
+                .iter()
+                .filter_map(|p| PhaseSummary::from_figures(p, window_s))
+                .collect(),
+            intervals: intervals(figures, window_s),
+            replication: regions
+                .iter()
+                .zip(&figures.replication)
+                .zip(&figures.regions)
+                .map(|(((name, _), rep), f)| {
+                    ReplicationSummary::from_figures(name, rep, f.exposure_accepts)
+                })
+                .collect(),
+            services: figures.services.clone(),
+            window_start: figures.window_start,
         };
         run.warnings = run.validity_warnings();
         run

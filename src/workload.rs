@@ -14,6 +14,7 @@ use thiserror::Error;
 
 use crate::cache::CacheBackend;
 use crate::clock::parse_rfc3339_ms;
+use crate::health::HealthConfig;
 use crate::schedule::Event;
 use crate::service::Service;
 use crate::sigv4::crypto::Backend;
@@ -132,6 +133,9 @@ pub struct Workload {
     /// Storms and faults while traffic flows, by start time.
     #[serde(default)]
     pub schedule: Vec<Event>,
+    /// Thresholds of health-event detection.
+    #[serde(default)]
+    pub health: HealthConfig,
 }
 
 /// The simulated clock's start.
@@ -568,7 +572,8 @@ impl Workload {
             );
         }
         self.validate_traffic()?;
-        self.validate_schedule()
+        self.validate_schedule()?;
+        self.health.validate()
     }
 
     fn validate_regions(&self) -> Result<(), (String, String)> {
@@ -1150,6 +1155,26 @@ mod tests {
             locate("load.rate_per_sec = 1\n[run]\n", "load.rate_per_sec"),
             1
         );
+    }
+
+    #[test]
+    fn health_thresholds_default_and_are_checked() {
+        let w = Workload::parse(MINIMAL, "m.toml").unwrap();
+        assert_eq!(w.health, HealthConfig::default());
+        assert_eq!(w.health.min_intervals, 3);
+        let text = format!("{MINIMAL}[health]\nerror_rate = 0.2\np99_ms = 0\n");
+        let err = Workload::parse(&text, "w.toml").unwrap_err().to_string();
+        assert!(
+            err.starts_with("w.toml:13: field `health.p99_ms`: must be between 1 and"),
+            "{err}"
+        );
+        let text = format!("{MINIMAL}[health]\nerror_rte = 0.2\n");
+        let err = Workload::parse(&text, "w.toml").unwrap_err().to_string();
+        assert!(err.contains("unknown field `error_rte`"), "{err}");
+        let text = format!("{MINIMAL}[health]\nmin_intervals = 2\nmin_responses = 20\n");
+        let w = Workload::parse(&text, "w.toml").unwrap();
+        assert_eq!((w.health.min_intervals, w.health.min_responses), (2, 20));
+        assert_eq!(w.health.error_rate, 0.05);
     }
 
     #[test]

@@ -157,6 +157,23 @@ impl ClientBook {
         switched
     }
 
+    /// Switch many clients at once: each pair's old key to its new one.
+    /// Returns how many clients switched.
+    pub fn switch_all(&self, pairs: &[(IssuedKey, IssuedKey)]) -> usize {
+        let by_old: HashMap<AccessKeyId, &IssuedKey> =
+            pairs.iter().map(|(o, n)| (o.access_key_id, n)).collect();
+        let mut clients = self.clients.write();
+        let mut switched = 0;
+        for c in clients.iter_mut() {
+            if let Some(new) = by_old.get(&c.access_key_id) {
+                *c = (*new).clone();
+                switched += 1;
+            }
+        }
+        self.version.fetch_add(1, Ordering::AcqRel);
+        switched
+    }
+
     /// New clients join the traffic.
     pub fn add(&self, new: &[IssuedKey]) {
         self.clients.write().extend_from_slice(new);

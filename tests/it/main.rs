@@ -3,5 +3,7 @@
 mod cli;
 mod differential;
 mod hostile;
+mod promises;
 mod runs;
 mod suite;
+mod workloads;

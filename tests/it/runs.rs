@@ -1,7 +1,8 @@
 //! Real runs of the main job through the binary: the summary matches its
 //! committed JSON Schema, every strategy's figures add up exactly (HMACs per
-//! authenticated request, control-plane calls), nothing legitimate is refused,
-//! and an interrupted run keeps what it measured.
+//! authenticated request, control-plane calls; phases and intervals to the
+//! run), nothing legitimate is refused, health events are detected and
+//! written, and an interrupted run keeps what it measured.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,6 +11,8 @@ use serde_json::Value;
 
 /// A small world: four regions with short simulated round trips, a few
 /// users, and generous shares of refused requests so every outcome shows up.
+/// A replication stall (harmless: nothing is written during the run) splits
+/// the run into three phases.
 const WORKLOAD: &str = r#"
 name = "test-small"
 seed = 7
@@ -45,7 +48,14 @@ wrong_secret_share = 0.03
 unknown_key_share = 0.03
 skewed_clock_share = 0.03
 policy_denied_share = 0.06
+[[schedule]]
+kind = "replication_stall"
+at_s = 0.5
+duration_s = 0.5
 "#;
+
+/// 2026-06-01T12:00:00Z, the test workload's simulated start.
+const CLOCK_START_S: i64 = 1_780_315_200;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sigstorm-it-{name}-{}", std::process::id()));
@@ -65,8 +75,197 @@ fn sigstorm() -> Command {
 }
 
 fn schema() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/summary.schema.json");
+    schema_named("summary")
+}
+
+fn schema_named(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schemas/{name}.schema.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn f(v: &Value, field: &str) -> f64 {
+    v[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no number {field} in {v}"))
+}
+
+/// Read `events.json` of a run folder and check it against its schema.
+fn events(out: &Path) -> Vec<Value> {
+    let events: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("events.json")).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema_named("events")).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&events)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "events.json does not match the schema:\n{}",
+        errors.join("\n")
+    );
+    events.as_array().unwrap().clone()
+}
+
+/// Phases tile the measured window and add up to the run.
+fn check_phases(run: &Value) {
+    let strategy = run["label"].as_str().unwrap();
+    let duration = f(run, "duration_s");
+    let phases = run["phases"].as_array().unwrap();
+    let names: Vec<&str> = phases.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["steady", "storm: replication_stall", "recovery"]);
+    assert_eq!(f(&phases[0], "start_s"), 0.0);
+    for pair in phases.windows(2) {
+        assert_eq!(f(&pair[0], "end_s"), f(&pair[1], "start_s"), "{strategy}");
+    }
+    assert_eq!(f(phases.last().unwrap(), "end_s"), duration);
+    for field in [
+        "requests",
+        "hmacs",
+        "control_plane_calls",
+        "stale_accepts",
+        "exposure_accepts",
+    ] {
+        let sum: u64 = phases.iter().map(|p| u(p, field)).sum();
+        assert_eq!(sum, u(run, field), "{strategy}: phases' {field}");
+    }
+    for (outcome, count) in run["outcomes"].as_object().unwrap() {
+        let sum: u64 = phases
+            .iter()
+            .map(|p| p["outcomes"][outcome].as_u64().unwrap())
+            .sum();
+        assert_eq!(Some(sum), count.as_u64(), "{strategy}: phases' {outcome}");
+    }
+    let hits: u64 = phases
+        .iter()
+        .map(|p| p["cache"]["hits"].as_u64().unwrap())
+        .sum();
+    assert_eq!(Some(hits), run["cache"]["hits"].as_u64(), "{strategy}");
+    for p in phases {
+        // The offered rate is the phase's requests over its own length.
+        let length = f(p, "end_s") - f(p, "start_s");
+        let rate = u(p, "requests") as f64 / length;
+        assert!(
+            (f(p, "offered_rps") - rate).abs() <= 0.051,
+            "{strategy}: {p}"
+        );
+        // A phase's worst latency is no worse than the run's.
+        let max = f(&p["latency_us"], "max");
+        assert!(max <= f(&run["latency_us"], "max"), "{strategy}");
+    }
+}
+
+/// The time series covers the window interval by interval and adds up to
+/// the run.
+fn check_intervals(run: &Value) {
+    let strategy = run["label"].as_str().unwrap();
+    let duration = f(run, "duration_s");
+    let interval_s = f(run, "interval_s");
+    assert_eq!(interval_s, 0.1, "the workload's default run.interval_ms");
+    let intervals = run["intervals"].as_array().unwrap();
+    assert_eq!(intervals.len(), (duration / interval_s).ceil() as usize);
+    for (i, iv) in intervals.iter().enumerate() {
+        assert!((f(iv, "t_s") - i as f64 * interval_s).abs() < 1e-9, "{iv}");
+        let parts: u64 = ["allowed", "denied", "refused", "server_errors"]
+            .iter()
+            .map(|k| u(iv, k))
+            .sum();
+        assert_eq!(parts, u(iv, "responses"), "{strategy}: {iv}");
+        let l = &iv["latency_us"];
+        assert!(
+            f(l, "p50") <= f(l, "p99") && f(l, "p99") <= f(l, "max"),
+            "{strategy}: {iv}"
+        );
+        assert_eq!(
+            u(iv, "responses") > 0,
+            f(l, "max") > 0.0,
+            "{strategy}: {iv}"
+        );
+        // Nothing is written during the run: nothing to replicate.
+        if !iv["backlog"].is_null() {
+            assert_eq!(u(iv, "backlog"), 0, "{strategy}: {iv}");
+            assert_eq!(f(iv, "lag_ms"), 0.0, "{strategy}: {iv}");
+        }
+    }
+    let sum = |k: &str| intervals.iter().map(|iv| u(iv, k)).sum::<u64>();
+    assert_eq!(sum("requests"), u(run, "requests"), "{strategy}");
+    let responses: u64 = run["outcomes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "denied"))
+        .map(|(_, v)| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(sum("responses"), responses, "{strategy}");
+    assert_eq!(sum("allowed"), count(run, "allowed"), "{strategy}");
+    assert_eq!(sum("denied"), count(run, "denied"), "{strategy}");
+    assert_eq!(
+        sum("server_errors"),
+        count(run, "ServiceUnavailable"),
+        "{strategy}"
+    );
+    assert_eq!(
+        sum("cache_hits"),
+        run["cache"]["hits"].as_u64().unwrap(),
+        "{strategy}"
+    );
+    assert_eq!(
+        sum("cache_misses"),
+        run["cache"]["misses"].as_u64().unwrap(),
+        "{strategy}"
+    );
+    assert_eq!(sum("exposure_accepts"), u(run, "exposure_accepts"));
+    assert_eq!(sum("stale_accepts"), u(run, "stale_accepts"));
+    // Throughput by response time: the intervals' completions are the
+    // run's achieved rate (rounded to 0.1 per second).
+    let achieved = sum("completed") as f64 / duration;
+    assert!(
+        (achieved - f(run, "achieved_rps")).abs() <= 0.051,
+        "{strategy}: {achieved} vs {}",
+        run["achieved_rps"]
+    );
+    // The worst interval holds the run's worst latency (the run's histogram
+    // rounds to 3 significant digits, upwards).
+    let worst = intervals
+        .iter()
+        .map(|iv| f(&iv["latency_us"], "max"))
+        .fold(0.0, f64::max);
+    let run_max = f(&run["latency_us"], "max");
+    assert!(
+        worst <= run_max && run_max <= worst * 1.002,
+        "{strategy}: {worst} vs {run_max}"
+    );
+    // The sampler runs every 100 ms during measurement.
+    let sampled = intervals
+        .iter()
+        .filter(|iv| !iv["backlog"].is_null())
+        .count();
+    assert!(
+        sampled >= intervals.len() / 2,
+        "{strategy}: {sampled} sampled"
+    );
+}
+
+/// Replication per region, in world order, consistent with the regions.
+fn check_replication(run: &Value) {
+    let strategy = run["label"].as_str().unwrap();
+    let replication = run["replication"].as_array().unwrap();
+    let regions = run["regions"].as_array().unwrap();
+    assert_eq!(replication.len(), regions.len());
+    let mut exposure = 0;
+    for (rep, region) in replication.iter().zip(regions) {
+        assert_eq!(rep["region"], region["region"]);
+        assert_eq!(
+            u(rep, "exposure_accepts"),
+            u(region, "exposure_accepts"),
+            "{strategy}"
+        );
+        exposure += u(rep, "exposure_accepts");
+        // Nothing is written during the run.
+        assert_eq!(u(rep, "applied"), 0, "{strategy}: {rep}");
+        assert_eq!(u(rep, "max_backlog"), 0, "{strategy}: {rep}");
+        assert_eq!(f(&rep["propagation_delay_ms"], "max"), 0.0, "{strategy}");
+    }
+    assert_eq!(exposure, u(run, "exposure_accepts"), "{strategy}");
 }
 
 fn count(run: &Value, outcome: &str) -> u64 {
@@ -247,6 +446,25 @@ fn a_real_run_matches_the_schema_and_its_figures_add_up() {
         let p50 = run["latency_us"]["p50"].as_f64().unwrap();
         let p99 = run["latency_us"]["p99"].as_f64().unwrap();
         assert!(p50 > 0.0 && p50 <= p99, "{strategy}: p50 {p50} p99 {p99}");
+        check_phases(run);
+        check_intervals(run);
+        check_replication(run);
+    }
+    assert!(stdout.contains("phases of per-region"), "{stdout}");
+    assert!(
+        stdout.contains("No incidents detected.") || stdout.contains("health events ("),
+        "{stdout}"
+    );
+    // Whatever incidents this machine's timing produced are well formed.
+    for event in events(&out) {
+        assert!(names.contains(&event["strategy"].as_str().unwrap()));
+        let (start, end) = (f(&event, "start_s"), f(&event, "end_s"));
+        assert!(0.0 <= start && start < end && end <= 1.5, "{event}");
+        let date: i64 = event["date"].as_str().unwrap().parse().unwrap();
+        // The simulated clock starts at noon; measuring starts after the
+        // world is built and half a second of warm-up.
+        let earliest = CLOCK_START_S + start as i64;
+        assert!((earliest..earliest + 30).contains(&date), "{event}");
     }
     // The none strategy pays the simulated round trip; the local ones do not.
     let none_p50 = runs[0]["latency_us"]["p50"].as_f64().unwrap();
@@ -255,6 +473,80 @@ fn a_real_run_matches_the_schema_and_its_figures_add_up() {
         none_p50 > 1000.0 && none_p50 > 10.0 * local_p50,
         "none {none_p50} µs, per-service {local_p50} µs"
     );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_slow_region_is_reported_as_an_open_latency_incident() {
+    let dir = temp_dir("health");
+    // Under `none` every authentication pays the round trip to us-east-1
+    // (12 to 18 ms here), far above a 5 ms p99 threshold.
+    let text = WORKLOAD.replace("warmup_s = 0.5", "warmup_s = 0.5\ninterval_ms = 500")
+        + "[health]\np99_ms = 5\np99_factor = 0\nmin_intervals = 2\nmin_responses = 3\n";
+    let workload = write_workload(&dir, &text);
+    let out = dir.join("run");
+    let output = sigstorm()
+        .args([
+            "run",
+            workload.to_str().unwrap(),
+            "--quiet",
+            "--strategies",
+            "none",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["workload"]["health"]["p99_ms"], 5.0);
+    assert_eq!(summary["runs"][0]["interval_s"], 0.5);
+    assert_eq!(summary["runs"][0]["intervals"].as_array().unwrap().len(), 3);
+    let events = events(&out);
+    for (region, rtt_ms) in [
+        ("eu-north-1", 12.0),
+        ("me-south-1", 18.0),
+        ("ap-northeast-1", 15.0),
+    ] {
+        for service in ["s3", "ec2", "elasticloadbalancing", "sts", "sqs"] {
+            let id = format!("{service}-{region}");
+            let found: Vec<&Value> = events
+                .iter()
+                .filter(|e| e["service"] == id.as_str())
+                .collect();
+            assert_eq!(found.len(), 1, "{id}: {events:?}");
+            let e = found[0];
+            assert_eq!(e["strategy"], "none");
+            assert_eq!(e["status"], "open", "{e}");
+            assert_eq!(e["kind"], "latency", "{e}");
+            assert_eq!(e["summary"], "Increased IAM authentication latencies");
+            assert!(f(e, "start_s") <= 0.5, "{e}");
+            assert_eq!(f(e, "end_s"), 1.5, "{e}");
+            // The peak p99 is at least the round trip (to the histogram's
+            // resolution, a quarter below at worst).
+            assert!(f(e, "peak_p99_ms") >= 0.75 * rtt_ms, "{e}");
+            let description = e["description"].as_str().unwrap();
+            assert!(description.starts_with("Since 12:0"), "{description}");
+            assert!(
+                description.contains(&format!("requests in {region} was elevated")),
+                "{description}"
+            );
+            assert!(description.contains("ongoing when measurement ended"));
+        }
+    }
+    assert!(events
+        .iter()
+        .any(|e| e["service_name"] == "Amazon Simple Storage Service (Stockholm)"));
+    assert!(stdout.contains("health events ("), "{stdout}");
+    assert!(stdout.contains("me-south-1"), "{stdout}");
+    assert!(stdout.contains("s3,ec2,elb,sts,sqs"), "{stdout}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
