@@ -388,58 +388,68 @@ fn yes() -> bool {
     true
 }
 
-/// The phases of a run of `duration_s` measured seconds with `events`
-/// (sorted by start), plus the midnight roll when `midnight_s` (seconds from
-/// the start of measurement) falls inside the run. Phases never overlap: an
-/// event starting inside another's window cuts it short.
+/// The phases of a run of `duration_s` measured seconds with `events`, plus
+/// the midnight roll when `midnight_s` (seconds from the start of
+/// measurement) falls inside the run. The run is cut wherever an event's
+/// window starts or ends; each piece is named for the events in force then,
+/// in the order they started (`fault: control_plane_incident + storm:
+/// create_users` while both are), `steady` before the first and `recovery`
+/// when none is. Phases never overlap and tile the run.
 pub fn phases(events: &[Event], midnight_s: Option<f64>, duration_s: f64) -> Vec<PhaseSpan> {
-    let mut starts: Vec<(f64, f64, String)> = events
+    let mut windows: Vec<(f64, f64, String)> = events
         .iter()
         .map(|e| {
             let class = match e.class() {
                 EventClass::Storm => "storm",
                 EventClass::Fault => "fault",
             };
+            let start = e.at_s().min(duration_s);
             (
-                e.at_s(),
-                e.window_s(duration_s),
+                start,
+                (start + e.window_s(duration_s)).min(duration_s),
                 format!("{class}: {}", e.kind()),
             )
         })
         .collect();
     if let Some(m) = midnight_s.filter(|m| (0.0..duration_s).contains(m)) {
-        starts.push((
+        windows.push((
             m,
-            STORM_WINDOW_S.min(duration_s - m),
+            (m + STORM_WINDOW_S).min(duration_s),
             "storm: midnight_roll".to_string(),
         ));
     }
-    starts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    windows.retain(|w| w.1 > w.0);
+    windows.sort_by(|a, b| a.0.total_cmp(&b.0));
 
-    let mut phases = Vec::new();
-    let mut cursor = 0.0;
-    for (i, (start, window, name)) in starts.iter().enumerate() {
-        let start = start.min(duration_s);
-        if start > cursor {
-            let name = if i == 0 { "steady" } else { "recovery" };
-            phases.push(span(name, cursor, start));
-        }
-        let next = starts
-            .get(i + 1)
-            .map_or(duration_s, |n| n.0.min(duration_s));
-        let end = (start + window).min(next).min(duration_s).max(start);
-        if end > start {
-            phases.push(span(name, start, end));
-        }
-        cursor = cursor.max(end);
+    let mut cuts: Vec<f64> = vec![0.0, duration_s];
+    for (start, end, _) in &windows {
+        cuts.extend([*start, *end]);
     }
-    if cursor < duration_s {
-        let name = if starts.is_empty() {
-            "steady"
+    cuts.sort_by(f64::total_cmp);
+    cuts.dedup();
+
+    let mut phases: Vec<PhaseSpan> = Vec::new();
+    for piece in cuts.windows(2) {
+        let (a, b) = (piece[0], piece[1]);
+        if b <= a {
+            continue;
+        }
+        let active: Vec<&str> = windows
+            .iter()
+            .filter(|w| w.0 <= a && w.1 >= b)
+            .map(|w| w.2.as_str())
+            .collect();
+        let name = if !active.is_empty() {
+            active.join(" + ")
+        } else if windows.iter().any(|w| w.0 < a) {
+            "recovery".to_string()
         } else {
-            "recovery"
+            "steady".to_string()
         };
-        phases.push(span(name, cursor, duration_s));
+        match phases.last_mut() {
+            Some(last) if last.name == name => last.end_s = b,
+            _ => phases.push(span(&name, a, b)),
+        }
     }
     phases
 }
@@ -483,7 +493,7 @@ mod tests {
     }
 
     #[test]
-    fn overlapping_events_cut_each_other_short_and_midnight_counts() {
+    fn overlapping_events_name_the_pieces_they_share_and_midnight_counts() {
         let az = Event::AzLoss {
             at_s: 1.0,
             duration_s: None,
@@ -496,7 +506,35 @@ mod tests {
             vec![
                 span("steady", 0.0, 1.0),
                 span("fault: az_loss", 1.0, 4.0),
-                span("storm: midnight_roll", 4.0, 8.0)
+                span("fault: az_loss + storm: midnight_roll", 4.0, 8.0)
+            ]
+        );
+        // An incident from 5 to 20 s with an onboarding from 7 to 13 s: the
+        // incident goes on after the onboarding's window.
+        let incident = Event::ControlPlaneIncident {
+            at_s: 5.0,
+            duration_s: 15.0,
+            api_latency_ms: 0.0,
+            api_error_rate: 0.0,
+            stall_regions: vec![],
+        };
+        let onboarding = Event::CreateUsers {
+            at_s: 7.0,
+            count: 5,
+            use_after_s: 5.0,
+        };
+        assert_eq!(
+            phases(&[incident, onboarding], None, 30.0),
+            vec![
+                span("steady", 0.0, 5.0),
+                span("fault: control_plane_incident", 5.0, 7.0),
+                span(
+                    "fault: control_plane_incident + storm: create_users",
+                    7.0,
+                    13.0
+                ),
+                span("fault: control_plane_incident", 13.0, 20.0),
+                span("recovery", 20.0, 30.0)
             ]
         );
     }
