@@ -1,6 +1,7 @@
 //! The command line: raw flags (clap) resolved into library calls. `run`
-//! drives a workload; `sign` and `verify` are the tools a person debugging
-//! `SignatureDoesNotMatch` reaches for.
+//! drives a workload and writes its report; `report` regenerates the report
+//! of a results folder and `compare` compares two; `sign` and `verify` are
+//! the tools a person debugging `SignatureDoesNotMatch` reaches for.
 //!
 //! Exit codes: 0 success (for `verify`: accepted); 1 a run finished but a
 //! correctness check failed (for `verify`: rejected); 2 bad input or usage;
@@ -31,6 +32,8 @@ Examples:
   sigstorm                                   the default workload, all four strategies
   sigstorm run workloads/default.toml --strategies per-region,per-service --rate 5000
   sigstorm run --quick --out /tmp/smoke      a few seconds per strategy
+  sigstorm report results/20261203-164453-default     regenerate report.html and the charts
+  sigstorm compare results/RUN-A results/RUN-B       B against A, per strategy
   sigstorm verify --request signed.txt --access-key-id AKID   (secret: AWS_SECRET_ACCESS_KEY)
 
 Exit status: 0 success (verify: accepted); 1 a correctness check failed (verify: rejected);
@@ -57,8 +60,16 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a workload once per strategy, print the comparison and write
-    /// results/RUN-ID/summary.json.
+    /// results/RUN-ID/ (summary.json, events.json, histograms.hlog,
+    /// report.html, summary.md and the charts).
     Run(RunArgs),
+    /// Regenerate the report of a results folder (report.html, summary.md,
+    /// every chart as SVG and PNG) from what it holds; nothing is re-run.
+    Report(ReportArgs),
+    /// Compare two results folders: per strategy, the ratios B/A of
+    /// throughput and of p50, p99, p99.9 and max latency, each called better,
+    /// worse or same; writes compare.svg and compare.png.
+    Compare(CompareArgs),
     /// Sign a raw HTTP/1.1 request and print the signed request.
     Sign(SignArgs),
     /// Verify a signed raw HTTP/1.1 request and explain the verdict as JSON.
@@ -106,6 +117,45 @@ pub struct RunArgs {
     /// warm-up and 5 s of drain (caches are colder than in a full run).
     #[arg(long)]
     pub quick: bool,
+}
+
+/// Flags of `sigstorm report`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Writes into DIR: report.html (self-contained: open it in any browser, nothing is fetched),
+summary.md (paste it into a pull request), and each chart as CHART.svg and CHART.png.
+Exit status: 0 written; 1 written, but some chart could not be drawn; 2 DIR holds no
+readable summary.json, or the files cannot be written.")]
+pub struct ReportArgs {
+    /// A results folder: results/RUN-ID/ as `sigstorm run` wrote it (it
+    /// needs summary.json; events.json and histograms.hlog are used when
+    /// present).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// Flags of `sigstorm compare`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Runs are matched by label (strategy, and cache backend when compared). For each, the table
+gives A's and B's throughput and p50, p99, p99.9 and max latency, the ratio B/A, and a
+verdict: higher throughput and lower latency are better; a ratio within the tolerance is
+\"same\". p99.9 and max vary from run to run on a busy machine: repeat a run before trusting
+them. compare.svg / compare.png show how many times better B is per metric.
+Exit status: 0 compared; 2 a folder holds no readable summary.json, or no strategy is in both.")]
+pub struct CompareArgs {
+    /// The baseline results folder.
+    #[arg(value_name = "A")]
+    pub a: PathBuf,
+    /// The results folder compared against A.
+    #[arg(value_name = "B")]
+    pub b: PathBuf,
+    /// Folder for compare.svg and compare.png (default: B's folder).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Ratios within this many percent of 1 count as "same" (0 to 100).
+    #[arg(long, value_name = "PERCENT", default_value_t = 5.0)]
+    pub tolerance: f64,
 }
 
 /// Crypto backend names on the command line.
@@ -225,6 +275,8 @@ pub fn execute(cli: Cli, stop: &AtomicBool) -> Result<i32> {
         Some(Command::Run(args)) => run(args, stop),
         Some(Command::Sign(args)) => sign_command(args),
         Some(Command::Verify(args)) => verify_command(args),
+        Some(Command::Report(args)) => report_command(&args),
+        Some(Command::Compare(args)) => compare_command(&args),
     }
 }
 
@@ -258,6 +310,24 @@ fn run(args: RunArgs, stop: &AtomicBool) -> Result<i32> {
         "sigstorm: wrote {}",
         done.dir.join("summary.json").display()
     );
+    // The report is read back from the folder, as `sigstorm report` would;
+    // failing to write it loses nothing (summary.json is already written).
+    match crate::page::load(&done.dir).and_then(|data| crate::page::write_report(&data)) {
+        Ok(written) => {
+            for failure in &written.failures {
+                eprintln!("sigstorm: warning: {failure}");
+            }
+            eprintln!(
+                "sigstorm: wrote {} (and summary.md, {} chart files)",
+                done.dir.join(crate::page::HTML_FILE).display(),
+                written.files.len().saturating_sub(2)
+            );
+        }
+        Err(e) => eprintln!(
+            "sigstorm: warning: cannot write the report: {e:#}; `sigstorm report {}` tries again",
+            done.dir.display()
+        ),
+    }
     if stop.load(Ordering::Relaxed) {
         eprintln!("sigstorm: interrupted; the summary holds what was measured");
         return Ok(130);
@@ -275,6 +345,94 @@ fn run(args: RunArgs, stop: &AtomicBool) -> Result<i32> {
         return Ok(1);
     }
     Ok(0)
+}
+
+fn report_command(args: &ReportArgs) -> Result<i32> {
+    let data = crate::page::load(&args.dir)?;
+    let written = crate::page::write_report(&data)?;
+    for path in &written.files {
+        eprintln!("sigstorm: wrote {}", path.display());
+    }
+    for k in &written.skipped {
+        eprintln!("sigstorm: no {} chart: {}", k.id, k.reason);
+    }
+    for failure in &written.failures {
+        eprintln!("sigstorm: warning: {failure}");
+    }
+    Ok(if written.failures.is_empty() { 0 } else { 1 })
+}
+
+fn compare_command(args: &CompareArgs) -> Result<i32> {
+    if !(args.tolerance.is_finite() && (0.0..=100.0).contains(&args.tolerance)) {
+        bail!(
+            "--tolerance must be 0 to 100 percent, not {}",
+            args.tolerance
+        );
+    }
+    let a = crate::page::read_summary(&args.a).context("A")?;
+    let b = crate::page::read_summary(&args.b).context("B")?;
+    let totals = |s: &crate::summary::Summary| {
+        s.runs
+            .iter()
+            .map(crate::page::RunTotals::of)
+            .collect::<Vec<_>>()
+    };
+    let comparison = crate::compare::compare(&totals(&a), &totals(&b), args.tolerance / 100.0);
+    let (a_name, b_name) = if a.run_id == b.run_id {
+        (args.a.display().to_string(), args.b.display().to_string())
+    } else {
+        (a.run_id.clone(), b.run_id.clone())
+    };
+    let table = comparison.table(
+        &format!("{a_name} ({})", args.a.display()),
+        &format!("{b_name} ({})", args.b.display()),
+    );
+    if comparison.rows.is_empty() {
+        bail!(
+            "{table}no strategy is in both runs: nothing to compare (A has {}; B has {})",
+            label_list(&a),
+            label_list(&b)
+        );
+    }
+    emit(table.as_bytes())?;
+    for caveat in crate::compare::caveats(
+        &crate::compare::Setup::of(&a),
+        &crate::compare::Setup::of(&b),
+        &totals(&a),
+        &totals(&b),
+    ) {
+        eprintln!("sigstorm: note: {caveat}");
+    }
+    let out = args.out.clone().unwrap_or_else(|| args.b.clone());
+    let chart = crate::charts::build::compare_chart(
+        &comparison.chart_input(),
+        &a_name,
+        &b_name,
+        comparison.tolerance,
+    );
+    if let Some(chart) = chart {
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("cannot create {}", out.display()))?;
+        crate::charts::write_files(&chart, &out)?;
+        eprintln!(
+            "sigstorm: wrote {} and {}",
+            out.join("compare.svg").display(),
+            out.join("compare.png").display()
+        );
+    }
+    Ok(0)
+}
+
+fn label_list(s: &crate::summary::Summary) -> String {
+    if s.runs.is_empty() {
+        "no runs".to_string()
+    } else {
+        s.runs
+            .iter()
+            .map(|r| r.label.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Write results to stdout. A reader that has gone away (`sigstorm verify ...

@@ -151,7 +151,7 @@ pub struct Incident {
 }
 
 /// What a push of region keys did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PushReport {
     /// Active keys whose region keys were derived.
     pub keys: usize,

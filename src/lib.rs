@@ -37,19 +37,24 @@
 //! a measurement, never an error. Panics mark bugs only.
 
 pub mod cache;
+pub mod charts;
 pub mod cli;
 pub mod clock;
+pub mod compare;
 pub mod control_plane;
 pub mod data_plane;
 pub mod health;
+pub mod hlog;
 pub mod iam;
 pub mod identity;
 pub mod loadgen;
 pub mod metrics;
+pub mod page;
 pub mod progress;
 pub mod replication;
 pub mod report;
 pub mod run;
+pub mod rundir;
 pub mod schedule;
 pub mod service;
 pub mod sigv4;

@@ -32,6 +32,26 @@
 //! service) only once that service gets a response: at most about 47 MB at
 //! the bounds, about 0.3 MB for the default workload. Phase figures keep a
 //! full HDR histogram per phase, per shard that records.
+//!
+//! # The latency log
+//!
+//! Besides, latency is kept as real HDR histograms per region and *log
+//! interval* ([`LOG_INTERVAL`] of intended start, a coarser grid than the time
+//! series) for `histograms.hlog` ([`crate::hlog`]), at
+//! [`LOG_SIGNIFICANT_DIGITS`] significant digits: 37 KB a histogram, where 3
+//! digits would take 270 KB. Each shard keeps the last [`LOG_RING`] log
+//! intervals of each region open; when a response opens a newer one, the
+//! oldest is added into the recorder's merged histogram of its (region, log
+//! interval) and its histogram is reset and reused, so the steady path does
+//! not allocate (a shard's first response of a region allocates its slot,
+//! and the first flush of each (region, log interval) allocates the merged
+//! one). A response older than a shard's open intervals is recorded straight
+//! into the merged histogram. Memory: at most one histogram per (region, log
+//! interval), plus `regions x LOG_RING` per shard that records: 6 regions for
+//! 30 s on one data-plane thread is about 7.5 MB. A run has at most
+//! [`MAX_LOG_CELLS`] (region, log interval) cells (about 150 MB): a longer
+//! run widens its log interval to a whole number of seconds
+//! ([`Figures::log_interval`]).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -64,10 +84,32 @@ pub const MAX_SERVICE_CELLS: usize = 262_144;
 /// Shards in a recorder; threads beyond this share.
 const SHARDS: usize = 16;
 
+/// The length of one interval of the latency log, unless a run has more
+/// than [`MAX_LOG_CELLS`] (region, log interval) cells.
+pub const LOG_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The most (region, log interval) histograms of one run's latency log.
+pub const MAX_LOG_CELLS: usize = 4096;
+
+/// Significant digits of the latency log's histograms ([`log_histogram`]).
+pub const LOG_SIGNIFICANT_DIGITS: u8 = 2;
+
+/// Log intervals a shard keeps open per region before adding the oldest
+/// into the merged histograms.
+pub const LOG_RING: usize = 4;
+
 /// A new latency histogram: 1 ns to one hour at 3 significant digits.
 pub fn histogram() -> Histogram<u64> {
     // The bounds are constants that hdrhistogram accepts.
     Histogram::new_with_bounds(1, MAX_RECORDED_NS, 3)
+        .unwrap_or_else(|_| unreachable!("valid bounds"))
+}
+
+/// A new histogram of the latency log: 1 ns to one hour at
+/// [`LOG_SIGNIFICANT_DIGITS`] significant digits (a value is known to within
+/// 1 %).
+pub fn log_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_RECORDED_NS, LOG_SIGNIFICANT_DIGITS)
         .unwrap_or_else(|_| unreachable!("valid bounds"))
 }
 
@@ -340,6 +382,14 @@ pub struct IntervalFigures {
     /// The largest applied-version lag sampled in the interval, over all
     /// regions, simulated milliseconds.
     pub lag_ms: Option<f64>,
+    /// Per region, in world order: the largest replication backlog sampled
+    /// in the interval (`None` when no sample of the region fell in it).
+    /// Filled by [`Recorder::finish`]; empty in a shard.
+    pub backlog_by_region: Vec<Option<u64>>,
+    /// Per region, in world order: the largest applied-version lag sampled
+    /// in the interval, simulated milliseconds (`None` when no sample of the
+    /// region fell in it). Filled by [`Recorder::finish`].
+    pub lag_ms_by_region: Vec<Option<f64>>,
 }
 
 impl Default for IntervalFigures {
@@ -360,6 +410,8 @@ impl Default for IntervalFigures {
             max_latency_ns: 0,
             backlog: None,
             lag_ms: None,
+            backlog_by_region: Vec::new(),
+            lag_ms_by_region: Vec::new(),
         }
     }
 }
@@ -384,6 +436,16 @@ impl IntervalFigures {
         self.max_latency_ns = self.max_latency_ns.max(other.max_latency_ns);
         self.backlog = max_option(self.backlog, other.backlog);
         self.lag_ms = max_option_f64(self.lag_ms, other.lag_ms);
+        merge_by_region(
+            &mut self.backlog_by_region,
+            &other.backlog_by_region,
+            max_option,
+        );
+        merge_by_region(
+            &mut self.lag_ms_by_region,
+            &other.lag_ms_by_region,
+            max_option_f64,
+        );
     }
 
     /// The latency at quantile `q`, microseconds (see [`LogScale::quantile`]).
@@ -410,6 +472,21 @@ impl IntervalFigures {
         let bucket = INTERVAL_SCALE.index(latency_ns / 1000);
         self.latency[bucket] = self.latency[bucket].saturating_add(1);
         self.max_latency_ns = self.max_latency_ns.max(latency_ns);
+    }
+}
+
+/// Merge `theirs` into `mine` element by element with `max`, extending
+/// `mine` to the longer length.
+fn merge_by_region<T: Copy>(
+    mine: &mut Vec<Option<T>>,
+    theirs: &[Option<T>],
+    max: fn(Option<T>, Option<T>) -> Option<T>,
+) {
+    if mine.len() < theirs.len() {
+        mine.resize(theirs.len(), None);
+    }
+    for (a, b) in mine.iter_mut().zip(theirs) {
+        *a = max(*a, *b);
     }
 }
 
@@ -543,6 +620,8 @@ pub struct Live {
     pub responses: u64,
     /// Responses that were refusals other than policy denials.
     pub rejected: u64,
+    /// Of which `ServiceUnavailable` (server errors).
+    pub server_errors: u64,
 }
 
 impl Default for Live {
@@ -551,6 +630,7 @@ impl Default for Live {
             latency: histogram(),
             responses: 0,
             rejected: 0,
+            server_errors: 0,
         }
     }
 }
@@ -564,14 +644,28 @@ struct Shard {
     lateness: Histogram<u64>,
     service_time: Histogram<u64>,
     live: Live,
+    /// The open log intervals: [`LOG_RING`] slots per region, by log
+    /// interval modulo [`LOG_RING`]; allocated with `phases`.
+    log: Vec<Option<LogSlot>>,
+}
+
+/// One open log interval of one region in a shard.
+struct LogSlot {
+    /// The log interval.
+    interval: usize,
+    /// Latency of the shard's responses to requests intended in it.
+    histogram: Histogram<u64>,
 }
 
 impl Shard {
-    /// Allocate the per-phase and per-interval figures, once.
-    fn ensure_series(&mut self, phases: usize, intervals: usize) {
+    /// Allocate the per-phase, per-interval and log figures, once.
+    fn ensure_series(&mut self, phases: usize, intervals: usize, regions: usize) {
         if self.intervals.len() != intervals {
             self.phases = vec![RegionFigures::default(); phases];
             self.intervals = vec![IntervalFigures::default(); intervals];
+        }
+        if self.log.len() != regions * LOG_RING {
+            self.log = (0..regions * LOG_RING).map(|_| None).collect();
         }
     }
 }
@@ -602,7 +696,18 @@ pub struct Figures {
     pub services: Vec<ServiceSeries>,
     /// Replication, per region.
     pub replication: Vec<ReplicationFigures>,
+    /// Length of one interval of the latency log: [`LOG_INTERVAL`], or a
+    /// whole number of seconds within [`MAX_LOG_CELLS`].
+    pub log_interval: Duration,
+    /// The latency log: per region (world order), per log interval from the
+    /// start of the window, the latency (nanoseconds, [`log_histogram`]) of
+    /// responses to requests intended in it; `None` where there were none.
+    pub log: Vec<LogSeries>,
 }
+
+/// One region's latency log: a histogram per log interval, `None` where no
+/// response was recorded.
+pub type LogSeries = Vec<Option<Histogram<u64>>>;
 
 /// Whether a request was built to be allowed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -628,8 +733,16 @@ pub struct Recorder {
     /// when the service first sees a measured request.
     health: Box<[OnceLock<Box<[HealthCell]>>]>,
     replication: Box<[Mutex<ReplicationFigures>]>,
-    /// Per interval: the largest backlog and lag sampled in it.
+    /// Per (interval, region), interval-major: the largest backlog and lag
+    /// sampled in it.
     samples: Mutex<Vec<(Option<u64>, Option<f64>)>>,
+    /// Length of one log interval, nanoseconds.
+    log_interval_ns: u64,
+    /// Log intervals of the window.
+    log_intervals: usize,
+    /// Per region: the merged histogram of each log interval, added from
+    /// the shards' open intervals as they close.
+    log: Box<[Mutex<LogSeries>]>,
 }
 
 static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
@@ -668,6 +781,17 @@ fn interval_layout(window_ns: u64, interval_ns: u64, regions: usize) -> (u64, us
     (interval_ns, count as usize)
 }
 
+/// The log interval length and count for a window of `window_ns` with
+/// `regions` regions: whole seconds, within [`MAX_LOG_CELLS`].
+fn log_layout(window_ns: u64, regions: usize) -> (u64, usize) {
+    let second = LOG_INTERVAL.as_nanos() as u64;
+    let cap = (MAX_LOG_CELLS / regions.max(1)).max(1) as u64;
+    let wanted = window_ns.div_ceil(second).max(1);
+    let interval_ns = second.saturating_mul(wanted.div_ceil(cap).max(1));
+    let count = window_ns.div_ceil(interval_ns).max(1);
+    (interval_ns, count as usize)
+}
+
 impl Recorder {
     /// A recorder for `spec`.
     pub fn with_spec(spec: Spec) -> Recorder {
@@ -687,6 +811,7 @@ impl Recorder {
             .iter()
             .map(|p| (p.start_s.max(0.0) * 1e9).round() as u64)
             .collect();
+        let (log_interval_ns, log_intervals) = log_layout(window_ns, regions);
         let shards = (0..SHARDS)
             .map(|_| {
                 CachePadded::new(Mutex::new(Shard {
@@ -696,6 +821,7 @@ impl Recorder {
                     lateness: histogram(),
                     service_time: histogram(),
                     live: Live::default(),
+                    log: Vec::new(),
                 }))
             })
             .collect();
@@ -714,7 +840,12 @@ impl Recorder {
             replication: (0..regions)
                 .map(|_| Mutex::new(ReplicationFigures::default()))
                 .collect(),
-            samples: Mutex::new(vec![(None, None); intervals]),
+            samples: Mutex::new(vec![(None, None); intervals * regions]),
+            log_interval_ns,
+            log_intervals,
+            log: (0..regions)
+                .map(|_| Mutex::new((0..log_intervals).map(|_| None).collect()))
+                .collect(),
         }
     }
 
@@ -778,7 +909,7 @@ impl Recorder {
             rep.max_lag_ms = max_option_f64(rep.max_lag_ms, Some(lag_ms));
         }
         let i = self.interval_of(nanos_between(self.window_start, at));
-        if let Some(s) = self.samples.lock().get_mut(i) {
+        if let Some(s) = self.samples.lock().get_mut(i * self.regions + region) {
             s.0 = max_option(s.0, Some(backlog));
             s.1 = max_option_f64(s.1, Some(lag_ms));
         }
@@ -806,6 +937,68 @@ impl Recorder {
         ((offset_ns / self.interval_ns) as usize).min(self.intervals - 1)
     }
 
+    /// The log interval of an instant `offset_ns` after the window's start.
+    fn log_interval_of(&self, offset_ns: u64) -> usize {
+        ((offset_ns / self.log_interval_ns) as usize).min(self.log_intervals - 1)
+    }
+
+    /// Record `latency_ns` of a response of `region` to a request intended
+    /// in log interval `interval`, in the shard's open `slots`.
+    fn record_log(
+        &self,
+        slots: &mut [Option<LogSlot>],
+        region: usize,
+        interval: usize,
+        latency_ns: u64,
+    ) {
+        let Some(slot) = slots.get_mut(region * LOG_RING + interval % LOG_RING) else {
+            return;
+        };
+        match slot {
+            Some(open) if open.interval == interval => record(&mut open.histogram, latency_ns),
+            Some(open) if open.interval < interval => {
+                // The slot's interval closes in this shard: add it into the
+                // merged histograms and reuse its histogram.
+                self.merge_log(region, open.interval, &open.histogram);
+                open.histogram.reset();
+                open.interval = interval;
+                record(&mut open.histogram, latency_ns);
+            }
+            Some(_) => {
+                // Older than every open interval: straight into the merged one.
+                let mut merged = self.log[region].lock();
+                if let Some(cell) = merged.get_mut(interval) {
+                    record(cell.get_or_insert_with(log_histogram), latency_ns);
+                }
+            }
+            None => {
+                let mut histogram = log_histogram();
+                record(&mut histogram, latency_ns);
+                *slot = Some(LogSlot {
+                    interval,
+                    histogram,
+                });
+            }
+        }
+    }
+
+    /// Add `histogram` into the merged log histogram of `region`'s log
+    /// interval `interval`.
+    fn merge_log(&self, region: usize, interval: usize, histogram: &Histogram<u64>) {
+        let Some(merged) = self.log.get(region) else {
+            return;
+        };
+        let mut merged = merged.lock();
+        match merged.get_mut(interval) {
+            // Same bounds: adding cannot fail.
+            Some(Some(cell)) => {
+                let _ = cell.add(histogram);
+            }
+            Some(cell) => *cell = Some(histogram.clone()),
+            None => {}
+        }
+    }
+
     /// The generator sent a request intended at `intended` at `actual`.
     pub fn record_dispatch(&self, region: usize, intended: Instant, actual: Instant) {
         if !self.in_window(intended) {
@@ -814,7 +1007,7 @@ impl Recorder {
         let offset = nanos_between(self.window_start, intended);
         let (phase, interval) = (self.phase_of(offset), self.interval_of(offset));
         let mut shard = self.shard();
-        shard.ensure_series(self.phases.len(), self.intervals);
+        shard.ensure_series(self.phases.len(), self.intervals, self.regions);
         record(&mut shard.lateness, nanos_between(intended, actual));
         shard.regions[region].offered += 1;
         shard.phases[phase].offered += 1;
@@ -829,7 +1022,7 @@ impl Recorder {
         let offset = nanos_between(self.window_start, intended);
         let (phase, interval) = (self.phase_of(offset), self.interval_of(offset));
         let mut shard = self.shard();
-        shard.ensure_series(self.phases.len(), self.intervals);
+        shard.ensure_series(self.phases.len(), self.intervals, self.regions);
         shard.regions[region].offered += 1;
         shard.regions[region].shed += 1;
         shard.phases[phase].offered += 1;
@@ -860,10 +1053,11 @@ impl Recorder {
         let cells = self.health_cells(region, service);
         {
             let mut shard = self.shard();
-            shard.ensure_series(self.phases.len(), self.intervals);
+            shard.ensure_series(self.phases.len(), self.intervals, self.regions);
             record(&mut shard.live.latency, latency);
             shard.live.responses += 1;
             shard.live.rejected += u64::from(refused);
+            shard.live.server_errors += u64::from(is_server_error(decision.outcome));
             if !in_window && !completed_in_window {
                 return;
             }
@@ -885,6 +1079,8 @@ impl Recorder {
             shard.regions[region].add_response(latency, decision, expected);
             shard.phases[phase].add_response(latency, decision, expected);
             shard.intervals[interval].add_response(latency, decision);
+            let log_interval = self.log_interval_of(intended_at);
+            self.record_log(&mut shard.log, region, log_interval, latency);
         }
         if let Some(cell) = cells.and_then(|c| c.get(self.interval_of(intended_at))) {
             cell.record(latency, decision.outcome);
@@ -912,12 +1108,14 @@ impl Recorder {
             let _ = live.latency.add(&shard.live.latency);
             live.responses += shard.live.responses;
             live.rejected += shard.live.rejected;
+            live.server_errors += shard.live.server_errors;
             shard.live = Live::default();
         }
         live
     }
 
-    /// Merge every shard.
+    /// Merge every shard. The shards' open log intervals are added into the
+    /// merged log histograms, so calling it again returns the same figures.
     pub fn finish(&self) -> Figures {
         let mut regions = vec![RegionFigures::default(); self.regions];
         let mut phases: Vec<PhaseFigures> = self
@@ -932,7 +1130,12 @@ impl Recorder {
         let mut lateness = histogram();
         let mut service_time = histogram();
         for shard in self.shards.iter() {
-            let shard = shard.lock();
+            let mut shard = shard.lock();
+            for (i, slot) in shard.log.iter_mut().enumerate() {
+                if let Some(open) = slot.take() {
+                    self.merge_log(i / LOG_RING, open.interval, &open.histogram);
+                }
+            }
             for (mine, theirs) in regions.iter_mut().zip(&shard.regions) {
                 mine.merge(theirs);
             }
@@ -945,9 +1148,17 @@ impl Recorder {
             let _ = lateness.add(&shard.lateness);
             let _ = service_time.add(&shard.service_time);
         }
-        for (mine, (backlog, lag_ms)) in intervals.iter_mut().zip(self.samples.lock().iter()) {
-            mine.backlog = *backlog;
-            mine.lag_ms = *lag_ms;
+        {
+            let samples = self.samples.lock();
+            for (mine, by_region) in intervals
+                .iter_mut()
+                .zip(samples.chunks(self.regions.max(1)))
+            {
+                mine.backlog_by_region = by_region.iter().map(|s| s.0).collect();
+                mine.lag_ms_by_region = by_region.iter().map(|s| s.1).collect();
+                mine.backlog = by_region.iter().fold(None, |m, s| max_option(m, s.0));
+                mine.lag_ms = by_region.iter().fold(None, |m, s| max_option_f64(m, s.1));
+            }
         }
         let mut total = RegionFigures::default();
         for r in &regions {
@@ -977,6 +1188,8 @@ impl Recorder {
             intervals,
             services,
             replication: self.replication.iter().map(|r| r.lock().clone()).collect(),
+            log_interval: Duration::from_nanos(self.log_interval_ns),
+            log: self.log.iter().map(|l| l.lock().clone()).collect(),
         }
     }
 }
@@ -1375,6 +1588,124 @@ mod tests {
         assert_eq!((i[1].backlog, i[1].lag_ms), (Some(1), Some(80.0)));
         assert_eq!((i[2].backlog, i[2].lag_ms), (None, None));
         assert_eq!((i[4].backlog, i[4].lag_ms), (Some(0), Some(0.0)));
+        // Per region: each region's own largest sample, in world order.
+        assert_eq!(i[0].backlog_by_region, [Some(3), Some(7)]);
+        assert_eq!(i[0].lag_ms_by_region, [Some(40.0), Some(25.0)]);
+        assert_eq!(i[1].backlog_by_region, [Some(1), None]);
+        assert_eq!(i[1].lag_ms_by_region, [Some(80.0), None]);
+        assert_eq!(i[2].backlog_by_region, [None, None]);
+        assert_eq!(i[4].backlog_by_region, [None, Some(0)]);
+        assert_eq!(i[4].lag_ms_by_region, [None, Some(0.0)]);
+        assert!(i.iter().all(|x| x.backlog_by_region.len() == 2));
+    }
+
+    /// Record a response of `region` intended `intended_ms` into the window,
+    /// taking `latency_us`.
+    fn respond(rec: &Recorder, t0: Instant, region: usize, intended_ms: u64, latency_us: u64) {
+        let intended = t0 + Duration::from_millis(intended_ms);
+        let d = decision(
+            Outcome::Allowed,
+            intended + Duration::from_micros(latency_us),
+            true,
+        );
+        rec.record_response(
+            region,
+            Service::S3,
+            intended,
+            intended,
+            &d,
+            Expectation::Allowed,
+        );
+    }
+
+    /// (value, count) of every bucket recorded, values as the bucket's
+    /// lowest equivalent.
+    fn buckets(h: &Histogram<u64>) -> Vec<(u64, u64)> {
+        h.iter_recorded()
+            .map(|v| {
+                (
+                    h.lowest_equivalent(v.value_iterated_to()),
+                    v.count_at_value(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_latency_log_keeps_a_histogram_per_region_and_second() {
+        let t0 = Instant::now();
+        let rec = Recorder::new(2, t0, t0 + Duration::from_millis(6500));
+        // Region 1: one response per second, (s + 1) ms each, in order, so
+        // the shard's four open seconds wrap around (second 4 closes 0).
+        for s in 0..7u64 {
+            respond(&rec, t0, 1, s * 1000 + 10, (s + 1) * 1000);
+        }
+        // Late answers to second 0 and 1 (older than every open second), and
+        // one to second 5 (still open).
+        respond(&rec, t0, 1, 20, 7_000_000);
+        respond(&rec, t0, 1, 1200, 40);
+        respond(&rec, t0, 1, 5999, 900);
+        // Region 0: from another thread (another shard), seconds 0 and 6.
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                respond(&rec, t0, 0, 0, 100);
+                respond(&rec, t0, 0, 999, 100);
+                respond(&rec, t0, 0, 6499, 250);
+            });
+        });
+        respond(&rec, t0, 0, 500, 100);
+        // Outside the window: not logged.
+        respond(&rec, t0, 0, 6500, 5);
+
+        let f = rec.finish();
+        assert_eq!(f.log_interval, Duration::from_secs(1));
+        assert_eq!(f.log.len(), 2);
+        assert_eq!(f.log[0].len(), 7);
+        let cell = |r: usize, s: usize| f.log[r][s].as_ref().map(buckets).unwrap_or_default();
+        let at = |ns: u64| log_histogram().lowest_equivalent(ns);
+        assert_eq!(cell(0, 0), [(at(100_000), 3)]);
+        assert!((1..6).all(|s| f.log[0][s].is_none()));
+        assert_eq!(cell(0, 6), [(at(250_000), 1)]);
+        assert_eq!(cell(1, 0), [(at(1_000_000), 1), (at(7_000_000_000), 1)]);
+        assert_eq!(cell(1, 1), [(at(40_000), 1), (at(2_000_000), 1)]);
+        for s in 2..5 {
+            assert_eq!(
+                cell(1, s),
+                [(at((s as u64 + 1) * 1_000_000), 1)],
+                "second {s}"
+            );
+        }
+        assert_eq!(cell(1, 5), [(at(900_000), 1), (at(6_000_000), 1)]);
+        assert_eq!(cell(1, 6), [(at(7_000_000), 1)]);
+        // The log holds every measured response, as the totals do.
+        let logged: u64 = f.log.iter().flatten().flatten().map(Histogram::len).sum();
+        assert_eq!(logged, f.total.responses());
+        assert_eq!(logged, 14);
+        // At 2 significant digits, within 1 % of the value.
+        let h = f.log[1][0].as_ref().unwrap();
+        assert_eq!(h.sigfig(), LOG_SIGNIFICANT_DIGITS);
+        let max = h.max();
+        assert!((7_000_000_000..=7_070_000_000).contains(&max), "{max}");
+        // Finishing again gives the same log: nothing counted twice.
+        let again = rec.finish();
+        assert_eq!(again.log, f.log);
+    }
+
+    #[test]
+    fn the_latency_log_layout_stays_within_its_bounds() {
+        let second = 1_000_000_000;
+        assert_eq!(log_layout(8 * second, 4), (second, 8));
+        assert_eq!(log_layout(1_500_000_000, 4), (second, 2));
+        assert_eq!(log_layout(1, 4), (second, 1));
+        // 64 regions for an hour: 64 intervals of 57 s.
+        assert_eq!(log_layout(3600 * second, 64), (57 * second, 64));
+        // 4 regions for an hour: 4 s intervals.
+        let (interval, count) = log_layout(3600 * second, 4);
+        assert_eq!((interval, count), (4 * second, 900));
+        assert!(count * 4 <= MAX_LOG_CELLS);
+        // One histogram: 4608 counters of 8 bytes, 36 KiB.
+        assert_eq!(log_histogram().distinct_values(), 4608);
+        assert_eq!(histogram().distinct_values(), 33_792);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::clock::{format_rfc3339_ms, SimClock};
 use crate::control_plane::{self, ControlPlane, IssuedKey};
 use crate::data_plane::{DataPlanes, Sizing};
 use crate::health::{self, HealthEvent};
+use crate::hlog;
 use crate::identity::UserId;
 use crate::loadgen::traffic::{user_policy, ClientBook, Factory, Mix};
 use crate::loadgen::{drive, Dispatch, GeneratorProgress, Schedule};
@@ -157,8 +158,14 @@ pub fn run_workload(workload: &Workload, output: &Output, stop: &AtomicBool) -> 
         complete: false,
         runs: Vec::new(),
     };
-    let path = dir.join("summary.json");
+    let path = dir.join(crate::rundir::SUMMARY_FILE);
     let events_path = dir.join("events.json");
+    let hlog_path = dir.join(crate::rundir::HISTOGRAMS_FILE);
+    let save_histograms = |runs: &[RunSummary]| {
+        let histograms = runs.iter().flat_map(|r| &r.histograms);
+        hlog::write(&hlog_path, started_ms as f64 / 1000.0, histograms)
+            .with_context(|| format!("cannot write {}", hlog_path.display()))
+    };
     let mut events: Vec<HealthEvent> = Vec::new();
     let save_events = |events: &[HealthEvent]| {
         health::write_events(&events_path, events)
@@ -181,9 +188,11 @@ pub fn run_workload(workload: &Workload, output: &Output, stop: &AtomicBool) -> 
         summary.complete =
             summary.runs.len() == plans.len() && !summary.runs.iter().any(|r| r.interrupted);
         save(&path, &summary)?;
+        save_histograms(&summary.runs)?;
         save_events(&events)?;
     }
     save(&path, &summary)?;
+    save_histograms(&summary.runs)?;
     save_events(&events)?;
     Ok(Completed {
         summary,
@@ -281,16 +290,17 @@ pub fn run_strategy(
     let start = wall_start + Duration::from_millis(50);
     let warmup = Duration::from_secs_f64(workload.run.warmup_s);
     let window = Duration::from_secs_f64(workload.run.duration_s);
-    let phases = crate::schedule::phases(
-        &workload.schedule,
-        midnight_s(workload),
-        workload.run.duration_s,
-    );
+    // The simulated clock started when the world was built, so measurement
+    // starts a little later than the workload's clock start plus warm-up;
+    // the midnight roll and the push are placed on the clock itself.
+    let window_start_unix_ms = clock.at_instant_ms(start + warmup);
+    let midnight = midnight_after(window_start_unix_ms, workload.run.duration_s);
+    let phases = crate::schedule::phases(&workload.schedule, midnight, workload.run.duration_s);
     let recorder = Arc::new(Recorder::with_spec(Spec {
         regions: regions.len(),
         window_start: start + warmup,
         window_end: start + warmup + window,
-        phases,
+        phases: phases.clone(),
         interval: Duration::from_secs_f64(workload.run.interval_ms / 1000.0),
     }));
     world.start_replication(&runtime, workload, &clock, &recorder);
@@ -315,14 +325,13 @@ pub fn run_strategy(
         workload.seed ^ 0x5167,
     )
     .map_err(anyhow::Error::msg)?;
-    let window_start_unix_ms = workload.clock_start_ms() + (workload.run.warmup_s * 1000.0) as i64;
     let mut driver = Driver::new(
         &workload.schedule,
         world.planes.clone(),
         world.book.clone(),
         &workload.principals.account_id,
         push_for(
-            midnight_s(workload),
+            midnight,
             workload.control_plane.push_ahead_s,
             workload.run.warmup_s,
             window_start_unix_ms,
@@ -358,7 +367,7 @@ pub fn run_strategy(
         while !generator.is_finished() {
             std::thread::sleep(sample_every);
             world.sample_replication(&recorder);
-            progress.tick(&recorder, start, warmup, window, &generator_progress);
+            progress.tick(&recorder, start, warmup, window, &phases);
         }
         let report = generator
             .join()
@@ -374,7 +383,7 @@ pub fn run_strategy(
     let drain_deadline = Instant::now() + Duration::from_secs_f64(workload.run.drain_timeout_s);
     while dispatch.total_in_flight.load(Ordering::Acquire) > 0 && Instant::now() < drain_deadline {
         std::thread::sleep(Duration::from_millis(5));
-        progress.tick(&recorder, start, warmup, window, &generator_progress);
+        progress.tick(&recorder, start, warmup, window, &phases);
     }
     for (region, count) in dispatch.in_flight.iter().enumerate() {
         recorder.record_unfinished(region, count.load(Ordering::Acquire) as u64);
@@ -574,9 +583,15 @@ pub fn mix(workload: &Workload) -> Mix {
 /// simulated clock's start, when the run crosses one.
 pub fn midnight_s(workload: &Workload) -> Option<f64> {
     let start_ms = workload.clock_start_ms() + (workload.run.warmup_s * 1000.0) as i64;
-    let next_midnight_ms = (start_ms.div_euclid(86_400_000) + 1) * 86_400_000;
-    let s = (next_midnight_ms - start_ms) as f64 / 1000.0;
-    (s < workload.run.duration_s).then_some(s)
+    midnight_after(start_ms, workload.run.duration_s)
+}
+
+/// Seconds from `window_start_unix_ms` (simulated) to the next UTC midnight,
+/// when it falls within `duration_s`.
+pub fn midnight_after(window_start_unix_ms: i64, duration_s: f64) -> Option<f64> {
+    let next_midnight_ms = (window_start_unix_ms.div_euclid(86_400_000) + 1) * 86_400_000;
+    let s = (next_midnight_ms - window_start_unix_ms) as f64 / 1000.0;
+    (s < duration_s).then_some(s)
 }
 
 fn run_id(name: &str, unix_ms: i64) -> String {

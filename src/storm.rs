@@ -103,7 +103,7 @@ struct Timed {
 }
 
 /// What one action did, for `summary.json`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct ActionRecord {
     /// Seconds from the start of measurement it was due (negative: in the
     /// warm-up).

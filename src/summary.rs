@@ -1,7 +1,9 @@
 //! `summary.json`: the machine-readable result of a run, its environment, and
 //! writing it atomically (a temporary file renamed into place), so a reader
 //! never sees half a file and an interrupted run keeps what it measured. The
-//! schema is committed as `schemas/summary.schema.json`.
+//! schema is committed as `schemas/summary.schema.json`. Every type here
+//! also deserializes, so a `summary.json` reads back into the same figures
+//! ([`crate::rundir`]).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -9,20 +11,22 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cache::CacheBackend;
 use crate::data_plane::Outcome;
+use crate::hlog::LogEntry;
 use crate::loadgen::GeneratorReport;
 use crate::metrics::{
     Figures, IntervalFigures, PhaseFigures, RegionFigures, ReplicationFigures, ServiceSeries,
 };
 use crate::report::human_us;
+use crate::service::Service;
 use crate::strategy::Strategy;
 use crate::workload::Workload;
 
 /// The whole summary of a run of a workload.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
     /// The tool and its version.
     pub sigstorm_version: String,
@@ -43,7 +47,7 @@ pub struct Summary {
 }
 
 /// The machine and build.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Environment {
     /// CPU model.
     pub cpu: String,
@@ -60,7 +64,7 @@ pub struct Environment {
 }
 
 /// Latency percentiles, microseconds.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Percentiles {
     /// Median.
     pub p50: f64,
@@ -75,7 +79,7 @@ pub struct Percentiles {
 }
 
 /// Generator lateness percentiles, microseconds.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Lateness {
     /// Median.
     pub p50: f64,
@@ -86,7 +90,7 @@ pub struct Lateness {
 }
 
 /// Cache figures of the `per-service` strategy (zero for the others).
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct CacheSummary {
     /// Lookups that found the signing key.
     pub hits: u64,
@@ -97,7 +101,7 @@ pub struct CacheSummary {
 }
 
 /// How the CPU was split between the load generator and the data planes.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct CpuSplit {
     /// Wall-clock seconds of the run (warm-up and drain included).
     pub wall_s: f64,
@@ -115,7 +119,7 @@ pub struct CpuSplit {
 }
 
 /// Figures of one region or of a whole strategy run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Measured {
     /// Requests offered per second in the measured window.
     pub offered_rps: f64,
@@ -154,7 +158,7 @@ pub struct Measured {
 }
 
 /// Median, 99th percentile and largest value.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Tail {
     /// Median.
     pub p50: f64,
@@ -166,7 +170,7 @@ pub struct Tail {
 
 /// One phase of a run (steady, a storm, a fault, recovery): requests intended
 /// in it, and responses that arrived in it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PhaseSummary {
     /// `steady`, `storm: <kind>`, `fault: <kind>` or `recovery`.
     pub name: String,
@@ -183,7 +187,7 @@ pub struct PhaseSummary {
 /// One interval of a run's time series, over all regions. Requests count in
 /// the interval of their intended start; `completed` and `achieved_rps`
 /// count responses in the interval they arrived in.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IntervalSummary {
     /// Start, seconds from the start of measurement.
     pub t_s: f64,
@@ -221,10 +225,20 @@ pub struct IntervalSummary {
     /// The largest applied-version lag sampled in the interval, over all
     /// regions, simulated milliseconds (`null` when no sample fell in it).
     pub lag_ms: Option<f64>,
+    /// Per region, in the order of `regions`: the largest replication
+    /// backlog sampled in the interval (`null` when no sample of the region
+    /// fell in it).
+    #[serde(default)]
+    pub backlog_by_region: Vec<Option<u64>>,
+    /// Per region, in the order of `regions`: the largest applied-version
+    /// lag sampled in the interval, simulated milliseconds (`null` when no
+    /// sample of the region fell in it).
+    #[serde(default)]
+    pub lag_ms_by_region: Vec<Option<f64>>,
 }
 
 /// One region's replication.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ReplicationSummary {
     /// Region code.
     pub region: String,
@@ -248,7 +262,7 @@ pub struct ReplicationSummary {
 }
 
 /// One region's figures.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RegionSummary {
     /// Region code.
     pub region: String,
@@ -260,7 +274,7 @@ pub struct RegionSummary {
 }
 
 /// One strategy's run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunSummary {
     /// The strategy.
     pub strategy: Strategy,
@@ -299,20 +313,73 @@ pub struct RunSummary {
     pub intervals: Vec<IntervalSummary>,
     /// Replication, per region.
     pub replication: Vec<ReplicationSummary>,
+    /// Server errors over time: every (region, service) that answered at
+    /// least one `ServiceUnavailable` in the measured window, by region then
+    /// service, with its counts per interval of `intervals`.
+    #[serde(default)]
+    pub service_errors: Vec<ServiceErrors>,
     /// Per (region, service) and interval: responses, server errors and
     /// p99, for health detection ([`crate::health`]); not written.
     #[serde(skip)]
     pub services: Vec<ServiceSeries>,
-    /// When measurement started (real time); not written.
-    #[serde(skip)]
+    /// When measurement started (real time); not written (the time of
+    /// reading, when read back).
+    #[serde(skip, default = "Instant::now")]
     pub window_start: Instant,
+    /// The latency log of the run: per log interval and region, tagged
+    /// `label@region` ([`crate::hlog::entries`]); written to
+    /// `histograms.hlog`, not to `summary.json` (empty when read back: see
+    /// [`crate::rundir::RunData::histograms`]).
+    #[serde(skip)]
+    pub histograms: Vec<LogEntry>,
     /// What the control plane was asked to do during the run: the
     /// schedule's actions and the push of tomorrow's keys.
     pub control_plane: ControlPlaneActivity,
 }
 
+/// One service's server errors in one region, per interval of the run's time
+/// series (requests count in the interval of their intended start).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceErrors {
+    /// Region code.
+    pub region: String,
+    /// The service.
+    pub service: Service,
+    /// `ServiceUnavailable` answers per interval.
+    pub errors: Vec<u32>,
+    /// Responses per interval (every outcome).
+    pub responses: Vec<u32>,
+}
+
+impl ServiceErrors {
+    /// The series of `figures.services` that hold a server error, cut to the
+    /// first `intervals` intervals; `regions` names the regions in world
+    /// order.
+    pub fn from_figures(
+        figures: &Figures,
+        regions: &[(String, f64)],
+        intervals: usize,
+    ) -> Vec<ServiceErrors> {
+        figures
+            .services
+            .iter()
+            .filter(|s| s.points.iter().take(intervals).any(|p| p.server_errors > 0))
+            .filter_map(|s| {
+                let (region, _) = regions.get(s.region)?;
+                let points = &s.points[..intervals.min(s.points.len())];
+                Some(ServiceErrors {
+                    region: region.clone(),
+                    service: s.service,
+                    errors: points.iter().map(|p| p.server_errors).collect(),
+                    responses: points.iter().map(|p| p.responses).collect(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// The control plane's part in a run.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ControlPlaneActivity {
     /// API calls made (by the schedule's storms).
     pub api_calls: u64,
@@ -431,6 +498,8 @@ impl IntervalSummary {
             stale_accepts: f.stale_accepts,
             backlog: f.backlog,
             lag_ms: f.lag_ms,
+            backlog_by_region: f.backlog_by_region.clone(),
+            lag_ms_by_region: f.lag_ms_by_region.clone(),
         }
     }
 }
@@ -507,6 +576,8 @@ impl RunSummary {
         generator: &GeneratorReport,
         cpu: CpuSplit,
     ) -> RunSummary {
+        let intervals = intervals(figures, window_s);
+        let region_names: Vec<String> = regions.iter().map(|(name, _)| name.clone()).collect();
         let mut run = RunSummary {
             strategy,
             cache_backend,
@@ -539,7 +610,8 @@ impl RunSummary {
                 .iter()
                 .filter_map(|p| PhaseSummary::from_figures(p, window_s))
                 .collect(),
-            intervals: intervals(figures, window_s),
+            service_errors: ServiceErrors::from_figures(figures, regions, intervals.len()),
+            intervals,
             replication: regions
                 .iter()
                 .zip(&figures.replication)
@@ -550,6 +622,7 @@ impl RunSummary {
                 .collect(),
             services: figures.services.clone(),
             window_start: figures.window_start,
+            histograms: crate::hlog::entries(label, &region_names, figures, window_s),
         };
         run.warnings = run.validity_warnings();
         run
@@ -670,8 +743,225 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::time::Duration;
+
+    use crate::control_plane::PushReport;
+    use crate::data_plane::{CacheUse, Decision};
+    use crate::metrics::{Expectation, Recorder};
+    use crate::sigv4::ErrorCode;
+    use crate::storm::ActionRecord;
+
+    const WORKLOAD: &str = r#"
+name = "roundtrip"
+seed = 7
+[clock]
+start = "2026-06-01T23:59:50Z"
+[run]
+duration_s = 2
+warmup_s = 0.5
+[load]
+rate_per_sec = 100
+[[regions]]
+name = "us-east-1"
+[[regions]]
+name = "eu-north-1"
+weight = 2
+[data_plane]
+cache_backends = ["moka", "sharded"]
+[[schedule]]
+kind = "regional_incident"
+at_s = 0.5
+duration_s = 1
+region = "eu-north-1"
+error_rate = 0.3
+[[schedule]]
+kind = "rotate_keys"
+at_s = 1
+count = 2
+"#;
+
+    /// Record `outcome` for `service` in `region`, intended `at_ms` into
+    /// the window starting at `t0`, answered `latency_us` later.
+    fn answer(
+        rec: &Recorder,
+        t0: Instant,
+        region: usize,
+        service: Service,
+        at_ms: u64,
+        latency_us: u64,
+        outcome: Outcome,
+    ) {
+        let intended = t0 + Duration::from_millis(at_ms);
+        rec.record_dispatch(region, intended, intended);
+        let d = Decision {
+            outcome,
+            responded: intended + Duration::from_micros(latency_us),
+            az: 0,
+            hmacs: 1,
+            cache: CacheUse::Hit,
+            control_plane_call: false,
+            stale_accept: false,
+            state_allows: true,
+            exposure: false,
+        };
+        rec.record_response(
+            region,
+            service,
+            intended,
+            intended,
+            &d,
+            Expectation::Allowed,
+        );
+    }
+
+    /// A summary of one strategy run of two regions with server errors in
+    /// both, replication samples and control-plane actions.
+    pub(crate) fn sample_summary() -> Summary {
+        let workload = Workload::parse(WORKLOAD, "roundtrip.toml").unwrap();
+        let t0 = Instant::now();
+        let rec = Recorder::new(2, t0, t0 + Duration::from_secs(2));
+        let unavailable = Outcome::Rejected(ErrorCode::ServiceUnavailable);
+        for i in 0..20 {
+            answer(&rec, t0, 0, Service::S3, i * 100, 50 + i, Outcome::Allowed);
+        }
+        for i in 0..4 {
+            let outcome = if i < 3 { unavailable } else { Outcome::Allowed };
+            answer(&rec, t0, 1, Service::Sqs, 120 + i, 300, outcome);
+        }
+        answer(&rec, t0, 1, Service::Sqs, 1900, 1_000, unavailable);
+        answer(&rec, t0, 1, Service::Ec2, 1250, 2_000, unavailable);
+        answer(&rec, t0, 1, Service::S3, 1250, 90, Outcome::DeniedExplicit);
+        answer(&rec, t0, 0, Service::Sts, 1999, 70, unavailable);
+        rec.sample_replication(0, 0, 0.0);
+        rec.sample_replication(1, 12, 2500.5);
+        let figures = rec.finish();
+        let regions = vec![
+            ("us-east-1".to_string(), 1.0),
+            ("eu-north-1".to_string(), 110.0),
+        ];
+        let cpu = CpuSplit {
+            wall_s: 3.25,
+            generator_s: 1.5,
+            generator_spin_s: 0.25,
+            data_plane_s: 0.75,
+            data_plane_threads: 1,
+            cores: 2,
+        };
+        let mut run = RunSummary::new(
+            Strategy::PerService,
+            Some(CacheBackend::Moka),
+            "per-service/moka",
+            "ring",
+            &figures,
+            &regions,
+            2.0,
+            &GeneratorReport::default(),
+            cpu,
+        );
+        run.control_plane = ControlPlaneActivity {
+            api_calls: 5,
+            api_errors: 1,
+            actions: vec![
+                ActionRecord {
+                    at_s: -0.25,
+                    action: "push tomorrow's region keys".to_string(),
+                    target: "2 regions".to_string(),
+                    late_ms: 0.0,
+                    duration_ms: 12.5,
+                    api_calls: 0,
+                    api_errors: BTreeMap::new(),
+                    push: Some(PushReport {
+                        keys: 100,
+                        regions: 2,
+                        hmacs: 400,
+                        duration_ms: 12,
+                    }),
+                },
+                ActionRecord {
+                    at_s: 1.0,
+                    action: "CreateAccessKey".to_string(),
+                    target: "user-000001".to_string(),
+                    late_ms: 0.125,
+                    duration_ms: 1.5,
+                    api_calls: 5,
+                    api_errors: BTreeMap::from([("LimitExceeded".to_string(), 1)]),
+                    push: None,
+                },
+            ],
+        };
+        Summary {
+            sigstorm_version: "sigstorm 0.1.0".to_string(),
+            run_id: "20260601-235950-roundtrip".to_string(),
+            workload,
+            seed: 7,
+            environment: Environment::detect(),
+            started_at: "2026-06-01T23:59:50.000Z".to_string(),
+            complete: true,
+            runs: vec![run],
+        }
+    }
+
+    #[test]
+    fn a_summary_reads_back_equal_in_its_json() {
+        let summary = sample_summary();
+        let json = serde_json::to_string_pretty(&summary).unwrap();
+        let back: Summary = serde_json::from_str(&json).unwrap();
+        let again = serde_json::to_value(&back).unwrap();
+        assert_eq!(again, serde_json::to_value(&summary).unwrap());
+        assert_eq!(serde_json::to_string_pretty(&back).unwrap(), json);
+        // What is not written reads back empty.
+        assert!(back.runs[0].services.is_empty());
+        assert!(back.runs[0].histograms.is_empty());
+        assert!(!summary.runs[0].histograms.is_empty());
+    }
+
+    #[test]
+    fn server_errors_per_service_add_up_to_each_regions() {
+        let summary = sample_summary();
+        let run = &summary.runs[0];
+        let series: Vec<(&str, Service)> = run
+            .service_errors
+            .iter()
+            .map(|s| (s.region.as_str(), s.service))
+            .collect();
+        // Only services with a server error; by region, then service.
+        assert_eq!(
+            series,
+            [
+                ("us-east-1", Service::Sts),
+                ("eu-north-1", Service::Ec2),
+                ("eu-north-1", Service::Sqs)
+            ]
+        );
+        let sqs = &run.service_errors[2];
+        assert_eq!(sqs.errors.len(), run.intervals.len());
+        assert_eq!(sqs.responses.len(), run.intervals.len());
+        assert_eq!((sqs.errors[1], sqs.responses[1]), (3, 4));
+        assert_eq!((sqs.errors[19], sqs.responses[19]), (1, 1));
+        assert_eq!(sqs.errors.iter().sum::<u32>(), 4);
+        assert_eq!(run.service_errors[1].errors[12], 1);
+        for region in &run.regions {
+            let errors: u32 = run
+                .service_errors
+                .iter()
+                .filter(|s| s.region == region.region)
+                .flat_map(|s| &s.errors)
+                .sum();
+            assert_eq!(
+                u64::from(errors),
+                region.figures.outcomes["ServiceUnavailable"],
+                "{}",
+                region.region
+            );
+        }
+        // The intervals hold each region's replication sample.
+        let sampled = run.intervals.iter().find(|i| i.backlog.is_some()).unwrap();
+        assert_eq!(sampled.backlog_by_region, [Some(0), Some(12)]);
+        assert_eq!(sampled.lag_ms_by_region, [Some(0.0), Some(2500.5)]);
+        assert_eq!(sampled.backlog, Some(12));
+    }
 
     #[test]
     fn atomic_write_replaces_whole_file() {

@@ -4,6 +4,7 @@ mod cli;
 mod differential;
 mod hostile;
 mod promises;
+mod report;
 mod runs;
 mod suite;
 mod workloads;

@@ -1,8 +1,9 @@
 //! Real runs of the main job through the binary: the summary matches its
 //! committed JSON Schema, every strategy's figures add up exactly (HMACs per
-//! authenticated request, control-plane calls; phases and intervals to the
-//! run), nothing legitimate is refused, health events are detected and
-//! written, and an interrupted run keeps what it measured.
+//! authenticated request, control-plane calls; phases, intervals and server
+//! errors per service to the run), nothing legitimate is refused, the
+//! latency log reads back into the summary's counts, health events are
+//! detected and written, and an interrupted run keeps what it measured.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,6 +53,17 @@ policy_denied_share = 0.06
 kind = "replication_stall"
 at_s = 0.5
 duration_s = 0.5
+"#;
+
+/// A regional incident after the stall, to the end of the run: a third of
+/// eu-north-1's requests are answered `ServiceUnavailable`.
+const INCIDENT: &str = r#"
+[[schedule]]
+kind = "regional_incident"
+at_s = 1.0
+duration_s = 0.5
+region = "eu-north-1"
+error_rate = 0.3
 "#;
 
 /// 2026-06-01T12:00:00Z, the test workload's simulated start.
@@ -112,7 +124,14 @@ fn check_phases(run: &Value) {
     let duration = f(run, "duration_s");
     let phases = run["phases"].as_array().unwrap();
     let names: Vec<&str> = phases.iter().map(|p| p["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["steady", "storm: replication_stall", "recovery"]);
+    assert_eq!(
+        names,
+        [
+            "steady",
+            "storm: replication_stall",
+            "fault: regional_incident"
+        ]
+    );
     assert_eq!(f(&phases[0], "start_s"), 0.0);
     for pair in phases.windows(2) {
         assert_eq!(f(&pair[0], "end_s"), f(&pair[1], "start_s"), "{strategy}");
@@ -185,6 +204,20 @@ fn check_intervals(run: &Value) {
             assert_eq!(u(iv, "backlog"), 0, "{strategy}: {iv}");
             assert_eq!(f(iv, "lag_ms"), 0.0, "{strategy}: {iv}");
         }
+        // Per region, in the regions' order; the largest is the interval's.
+        let regions = run["regions"].as_array().unwrap().len();
+        for (field, all) in [
+            ("backlog_by_region", "backlog"),
+            ("lag_ms_by_region", "lag_ms"),
+        ] {
+            let by_region = iv[field].as_array().unwrap();
+            assert_eq!(by_region.len(), regions, "{strategy}: {iv}");
+            let largest = by_region
+                .iter()
+                .filter_map(Value::as_f64)
+                .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+            assert_eq!(largest, iv[all].as_f64(), "{strategy}: {field} {iv}");
+        }
     }
     let sum = |k: &str| intervals.iter().map(|iv| u(iv, k)).sum::<u64>();
     assert_eq!(sum("requests"), u(run, "requests"), "{strategy}");
@@ -245,6 +278,98 @@ fn check_intervals(run: &Value) {
     );
 }
 
+/// Server errors per service and region add up to each region's
+/// `ServiceUnavailable` count; the incident's are eu-north-1's, from its
+/// start on.
+fn check_service_errors(run: &Value) {
+    let strategy = run["label"].as_str().unwrap();
+    let intervals = run["intervals"].as_array().unwrap();
+    let series = run["service_errors"].as_array().unwrap();
+    assert!(!series.is_empty(), "{strategy}: no server errors");
+    for s in series {
+        assert_eq!(s["region"], "eu-north-1", "{strategy}: {s}");
+        let errors = s["errors"].as_array().unwrap();
+        let responses = s["responses"].as_array().unwrap();
+        assert_eq!(errors.len(), intervals.len(), "{strategy}");
+        assert_eq!(responses.len(), intervals.len(), "{strategy}");
+        assert!(errors.iter().any(|e| e.as_u64().unwrap() > 0), "{s}");
+        for (i, (e, r)) in errors.iter().zip(responses).enumerate() {
+            let (e, r) = (e.as_u64().unwrap(), r.as_u64().unwrap());
+            assert!(e <= r, "{strategy}: {s}");
+            // The incident starts 1 s in (requests count by intended start;
+            // one intended just before may be answered in it).
+            if e > 0 {
+                assert!(f(&intervals[i], "t_s") >= 0.9 - 1e-9, "{strategy}: {s}");
+            }
+        }
+    }
+    let mut total = 0;
+    for region in run["regions"].as_array().unwrap() {
+        let name = region["region"].as_str().unwrap();
+        let errors: u64 = series
+            .iter()
+            .filter(|s| s["region"] == name)
+            .flat_map(|s| s["errors"].as_array().unwrap())
+            .map(|e| e.as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            errors,
+            count(region, "ServiceUnavailable"),
+            "{strategy}: {name}"
+        );
+        total += errors;
+    }
+    assert_eq!(total, count(run, "ServiceUnavailable"), "{strategy}");
+    assert!(total > 0, "{strategy}");
+}
+
+/// `histograms.hlog` reads back: one histogram per run, region and second,
+/// holding every response the summary counts, per region.
+fn check_histograms(out: &Path) {
+    let data = sigstorm::rundir::load(out).unwrap();
+    let runs = &data.summary.runs;
+    // 1.5 s measured: the seconds from 0 and from 1 (half a second).
+    assert_eq!(data.histograms.len(), runs.len() * 4 * 2);
+    for entry in &data.histograms {
+        assert!(
+            (entry.start_s, entry.duration_s) == (0.0, 1.0)
+                || (entry.start_s, entry.duration_s) == (1.0, 0.5),
+            "{} {} {}",
+            entry.tag,
+            entry.start_s,
+            entry.duration_s
+        );
+    }
+    let by_label = data.latency_by_label();
+    assert_eq!(by_label.len(), runs.len());
+    for ((label, h), run) in by_label.iter().zip(runs) {
+        assert_eq!(label, &run.label);
+        assert_eq!(h.len(), run.figures.requests, "{label}: every response");
+        // The summary's max at 3 significant digits, the log's at 2.
+        let max_us = h.max() as f64 / 1000.0;
+        let summary_max = run.figures.latency_us.max;
+        assert!(
+            (max_us - summary_max).abs() <= 0.011 * summary_max,
+            "{label}: {max_us} vs {summary_max}"
+        );
+    }
+    let by_region = data.latency_by_label_region();
+    assert_eq!(by_region.len(), runs.len() * 4);
+    let expected: Vec<(String, String, u64)> = runs
+        .iter()
+        .flat_map(|r| {
+            r.regions
+                .iter()
+                .map(|g| (r.label.clone(), g.region.clone(), g.figures.requests))
+        })
+        .collect();
+    let got: Vec<(String, String, u64)> = by_region
+        .into_iter()
+        .map(|(l, r, h)| (l, r, h.len()))
+        .collect();
+    assert_eq!(got, expected);
+}
+
 /// Replication per region, in world order, consistent with the regions.
 fn check_replication(run: &Value) {
     let strategy = run["label"].as_str().unwrap();
@@ -283,7 +408,7 @@ fn u(run: &Value, field: &str) -> u64 {
 #[test]
 fn a_real_run_matches_the_schema_and_its_figures_add_up() {
     let dir = temp_dir("schema");
-    let workload = write_workload(&dir, WORKLOAD);
+    let workload = write_workload(&dir, &format!("{WORKLOAD}{INCIDENT}"));
     let out = dir.join("run");
     let output = sigstorm()
         .args([
@@ -385,9 +510,12 @@ fn a_real_run_matches_the_schema_and_its_figures_add_up() {
             responses, requests,
             "{strategy}: every request is answered and counted once"
         );
-        // Requests that reach key material: all but unknown keys and skewed clocks.
-        let keyed =
-            responses - count(run, "InvalidAccessKeyId") - count(run, "RequestTimeTooSkewed");
+        // Requests that reach key material: all but unknown keys, skewed
+        // clocks and those the regional incident refused up front.
+        let keyed = responses
+            - count(run, "InvalidAccessKeyId")
+            - count(run, "RequestTimeTooSkewed")
+            - count(run, "ServiceUnavailable");
         let hmacs = u(run, "hmacs");
         let cp_calls = u(run, "control_plane_calls");
         match strategy {
@@ -448,8 +576,10 @@ fn a_real_run_matches_the_schema_and_its_figures_add_up() {
         assert!(p50 > 0.0 && p50 <= p99, "{strategy}: p50 {p50} p99 {p99}");
         check_phases(run);
         check_intervals(run);
+        check_service_errors(run);
         check_replication(run);
     }
+    check_histograms(&out);
     assert!(stdout.contains("phases of per-region"), "{stdout}");
     assert!(
         stdout.contains("No incidents detected.") || stdout.contains("health events ("),
