@@ -25,6 +25,16 @@ use crate::service::Service;
 use crate::strategy::Strategy;
 use crate::workload::Workload;
 
+/// While an AZ replica is down, the run's p99 may be at most this many
+/// times the steady phase's (plus [`AZ_LOSS_P99_SLACK_US`]); beyond, the run
+/// warns.
+pub const AZ_LOSS_P99_FACTOR: f64 = 2.0;
+
+/// Slack added to the AZ-loss p99 bound, microseconds: on a shared 2-vCPU
+/// machine a single late wake-up moves a p99 of a few hundred microseconds
+/// by that much.
+pub const AZ_LOSS_P99_SLACK_US: f64 = 1000.0;
+
 /// The whole summary of a run of a workload.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
@@ -660,6 +670,52 @@ impl RunSummary {
                 f.unfinished
             ));
         }
+        warnings.extend(self.az_loss_warnings());
+        warnings
+    }
+
+    /// The AZ-loss promise: while a replica is down, the others answer every
+    /// request (no `ServiceUnavailable`) with a p99 of at most
+    /// [`AZ_LOSS_P99_FACTOR`] times the steady phase's plus
+    /// [`AZ_LOSS_P99_SLACK_US`].
+    fn az_loss_warnings(&self) -> Vec<String> {
+        let Some(steady) = self.phases.iter().find(|p| p.name == "steady") else {
+            return Vec::new();
+        };
+        let bound = AZ_LOSS_P99_FACTOR * steady.figures.latency_us.p99 + AZ_LOSS_P99_SLACK_US;
+        let mut warnings = Vec::new();
+        for phase in self
+            .phases
+            .iter()
+            .filter(|p| p.name.contains("fault: az_loss"))
+        {
+            let p99 = phase.figures.latency_us.p99;
+            if p99 > bound {
+                warnings.push(format!(
+                    "AZ loss ({:.1}-{:.1} s): p99 {} exceeds the bound of {:.0} times the steady \
+                     phase's p99 plus {} ({})",
+                    phase.start_s,
+                    phase.end_s,
+                    human_us(p99),
+                    AZ_LOSS_P99_FACTOR,
+                    human_us(AZ_LOSS_P99_SLACK_US),
+                    human_us(bound)
+                ));
+            }
+            let unavailable = phase
+                .figures
+                .outcomes
+                .get("ServiceUnavailable")
+                .copied()
+                .unwrap_or(0);
+            if unavailable > 0 && !phase.name.contains('+') {
+                warnings.push(format!(
+                    "AZ loss ({:.1}-{:.1} s): {unavailable} requests answered ServiceUnavailable \
+                     although the other AZ replicas were up",
+                    phase.start_s, phase.end_s
+                ));
+            }
+        }
         warnings
     }
 }
@@ -901,6 +957,39 @@ count = 2
             complete: true,
             runs: vec![run],
         }
+    }
+
+    #[test]
+    fn az_loss_beyond_its_p99_bound_or_with_errors_warns() {
+        let mut run = sample_summary().runs.remove(0);
+        let mut steady = run.phases[0].clone();
+        steady.name = "steady".to_string();
+        steady.figures.latency_us.p99 = 200.0;
+        steady
+            .figures
+            .outcomes
+            .insert("ServiceUnavailable".to_string(), 0);
+        let mut lost = steady.clone();
+        lost.name = "fault: az_loss".to_string();
+        (lost.start_s, lost.end_s) = (5.0, 15.0);
+        // Within 2 x 200 µs + 1 ms.
+        lost.figures.latency_us.p99 = 1_400.0;
+        run.phases = vec![steady.clone(), lost.clone()];
+        assert!(run.az_loss_warnings().is_empty());
+        lost.figures.latency_us.p99 = 1_500.0;
+        lost.figures
+            .outcomes
+            .insert("ServiceUnavailable".to_string(), 3);
+        run.phases = vec![steady, lost];
+        let warnings = run.az_loss_warnings();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("p99 1.50ms exceeds"),
+            "{}",
+            warnings[0]
+        );
+        assert!(warnings[0].contains("(1.40ms)"), "{}", warnings[0]);
+        assert!(warnings[1].contains("3 requests answered ServiceUnavailable"));
     }
 
     #[test]
