@@ -1,6 +1,7 @@
 //! The workloads shipped in `workloads/`: each one parses and validates, is
 //! described in `workloads/README.md`, and the midnight ones cross midnight
-//! inside the measured window.
+//! inside the measured window; the reference runs in `results/` still load
+//! and show no correctness defect.
 
 use std::path::PathBuf;
 
@@ -82,4 +83,37 @@ fn the_midnight_workloads_cross_midnight_ten_seconds_in() {
         // 2026-06-02T00:00:00Z
         assert_eq!(push.map(|p| p.midnight_unix_s), Some(1_780_358_400));
     }
+}
+
+#[test]
+fn the_reference_runs_load_back_and_kept_their_promises() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    let mut loaded = 0;
+    for machine in std::fs::read_dir(&root).expect("results/").flatten() {
+        for run in std::fs::read_dir(machine.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if !run.path().join("summary.json").exists() {
+                continue;
+            }
+            let data = sigstorm::rundir::load(&run.path())
+                .unwrap_or_else(|e| panic!("{}: {e:#}", run.path().display()));
+            assert!(data.summary.complete, "{}", run.path().display());
+            for r in &data.summary.runs {
+                assert_eq!(
+                    r.figures.stale_accepts,
+                    0,
+                    "{} {}",
+                    run.path().display(),
+                    r.label
+                );
+                assert_eq!(r.figures.unexpected_rejections, 0);
+                assert_eq!(r.figures.unexpected_accepts, 0);
+            }
+            loaded += 1;
+        }
+    }
+    assert!(loaded >= 7, "{loaded} reference runs");
 }
