@@ -70,6 +70,14 @@ pub enum Command {
     /// throughput and of p50, p99, p99.9 and max latency, each called better,
     /// worse or same; writes compare.svg and compare.png.
     Compare(CompareArgs),
+    /// Run a workload once per value of one numeric field (and per
+    /// strategy), judge each point against a latency SLO, and find the knee:
+    /// the largest offered rate that meets it with nothing shed.
+    Sweep(SweepArgs),
+    /// From a results folder's measurements, how many data-plane workers
+    /// (cores) each strategy needs for a target rate, p99, key count and
+    /// region count, with every assumption printed beside the answer.
+    Whatif(crate::whatif::WhatifArgs),
     /// Sign a raw HTTP/1.1 request and print the signed request.
     Sign(SignArgs),
     /// Verify a signed raw HTTP/1.1 request and explain the verdict as JSON.
@@ -117,6 +125,77 @@ pub struct RunArgs {
     /// warm-up and 5 s of drain (caches are colder than in a full run).
     #[arg(long)]
     pub quick: bool,
+}
+
+/// Flags of `sigstorm sweep`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  sigstorm sweep workloads/capacity.toml --vary rate=2000,5000,10000,20000,40000 --slo p99=2ms
+  sigstorm sweep workloads/capacity.toml --vary rate=5k,10k,20k,40k --bisect 3
+  sigstorm sweep workloads/capacity.toml --vary workers=1,2,3,4 --rate 100000 --strategies per-region
+  sigstorm sweep workloads/default.toml --vary principals.users=100,1000,10000
+  sigstorm sweep workloads/replication-storm.toml --vary schedule[0].count=100,500
+
+NAME is a dotted workload path (load.rate_per_sec, data_plane.workers,
+data_plane.cache_capacity, principals.users, replication.delay_median_ms,
+regions[1].rtt_ms, schedule[0].count, ...; any numeric field) or an alias:
+rate, workers, users (or keys), cache, delay (the median propagation delay; the
+p99 scales with it), regions (keep the first N of the workload's regions).
+
+A point meets the SLO when its p99 is at most the SLO's (--slo, else the
+workload's [slo] p99_ms, else no latency bound), nothing was shed, and it
+achieved at least 98% of the offered rate. The knee (only when the rate is
+varied) is the largest offered rate meeting it; --bisect N runs N more rates per
+strategy between the knee and the next higher failing rate. Varying workers also
+fits the Universal Scalability Law to the points.
+
+Writes into the folder: summary.json (kind \"sweep\"; rewritten after every point,
+so an interrupted sweep keeps its points), report.html, and the charts
+sweep-throughput, sweep-p99 (and sweep-usl) as SVG and PNG.
+Exit status: 0 done; 2 bad input; 130 interrupted (the points so far are kept).")]
+pub struct SweepArgs {
+    /// Workload TOML file (default: the embedded workloads/default.toml).
+    pub workload: Option<PathBuf>,
+    /// The field and its values: NAME=V1,V2,... (values may end in k or M).
+    #[arg(long, value_name = "NAME=V1,V2,...")]
+    pub vary: String,
+    /// Latency SLO: p99=DURATION with a unit (us, ms, s), such as p99=2ms
+    /// (overrides the workload's [slo] p99_ms).
+    #[arg(long, value_name = "p99=DURATION")]
+    pub slo: Option<String>,
+    /// Extra runs per strategy that halve the gap between the knee and the
+    /// next higher failing rate (needs --vary rate=...).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub bisect: usize,
+    /// Strategies to run, comma-separated (overrides the workload).
+    #[arg(long, value_delimiter = ',')]
+    pub strategies: Option<Vec<Strategy>>,
+    /// Measured seconds per point and strategy (overrides run.duration_s).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// Offered load of every point, requests per second (overrides
+    /// load.rate_per_sec; for sweeps of other fields, such as workers
+    /// beyond the knee).
+    #[arg(long, value_name = "REQ_PER_SEC")]
+    pub rate: Option<f64>,
+    /// Seed of every random choice (overrides seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Crypto backend of signers and verifiers (overrides crypto).
+    #[arg(long, value_enum)]
+    pub crypto: Option<CryptoArg>,
+    /// Cache backends of the cached strategies, comma-separated (overrides
+    /// data_plane.cache_backends).
+    #[arg(long, value_delimiter = ',', value_name = "BACKENDS")]
+    pub cache_backends: Option<Vec<CacheBackend>>,
+    /// Folder for the sweep's files; it must not hold a summary.json already
+    /// (default: results/YYYYMMDD-HHMMSS-WORKLOAD-sweep/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Flags of `sigstorm report`.
@@ -273,6 +352,8 @@ pub fn execute(cli: Cli, stop: &AtomicBool) -> Result<i32> {
     match cli.command {
         None => run(RunArgs::default(), stop),
         Some(Command::Run(args)) => run(args, stop),
+        Some(Command::Sweep(args)) => sweep_command(&args, stop),
+        Some(Command::Whatif(args)) => crate::whatif::command(&args),
         Some(Command::Sign(args)) => sign_command(args),
         Some(Command::Verify(args)) => verify_command(args),
         Some(Command::Report(args)) => report_command(&args),
@@ -347,7 +428,72 @@ fn run(args: RunArgs, stop: &AtomicBool) -> Result<i32> {
     Ok(0)
 }
 
+fn sweep_command(args: &SweepArgs, stop: &AtomicBool) -> Result<i32> {
+    let mut workload = match &args.workload {
+        Some(path) => Workload::load(path)?,
+        None => Workload::default_workload()?,
+    };
+    let overrides = Overrides {
+        strategies: args.strategies.clone(),
+        duration_s: args.duration,
+        rate_per_sec: args.rate,
+        seed: args.seed,
+        crypto: args.crypto.map(Backend::from),
+        cache_backends: args.cache_backends.clone(),
+        quick: false,
+    };
+    overrides.apply(&mut workload)?;
+    let vary = crate::sweep::Vary::parse(&args.vary)?;
+    let slo_flag = args
+        .slo
+        .as_deref()
+        .map(crate::sweep::parse_slo)
+        .transpose()?;
+    let slo = crate::sweep::Slo::choose(slo_flag, &workload);
+    let output = crate::sweep::SweepOutput {
+        results_root: PathBuf::from("results"),
+        dir: args.out.clone(),
+        quiet: args.quiet,
+    };
+    let (summary, dir) =
+        crate::sweep::run_sweep(&workload, &vary, args.bisect, &slo, &output, stop)?;
+    emit(crate::sweep::table(&summary).as_bytes())?;
+    eprintln!("sigstorm: wrote {}", dir.join("summary.json").display());
+    match crate::sweep::write_report(&summary, &dir) {
+        Ok(written) => {
+            for failure in &written.failures {
+                eprintln!("sigstorm: warning: {failure}");
+            }
+            eprintln!(
+                "sigstorm: wrote {} (and {} chart files)",
+                dir.join(crate::page::HTML_FILE).display(),
+                written.files.len().saturating_sub(1)
+            );
+        }
+        Err(e) => eprintln!(
+            "sigstorm: warning: cannot write the report: {e:#}; `sigstorm report {}` tries again",
+            dir.display()
+        ),
+    }
+    if stop.load(Ordering::Relaxed) {
+        eprintln!("sigstorm: interrupted; summary.json holds the points measured");
+        return Ok(130);
+    }
+    Ok(0)
+}
+
 fn report_command(args: &ReportArgs) -> Result<i32> {
+    if crate::sweep::is_sweep_dir(&args.dir) {
+        let summary = crate::sweep::read_summary(&args.dir)?;
+        let written = crate::sweep::write_report(&summary, &args.dir)?;
+        for path in &written.files {
+            eprintln!("sigstorm: wrote {}", path.display());
+        }
+        for failure in &written.failures {
+            eprintln!("sigstorm: warning: {failure}");
+        }
+        return Ok(if written.failures.is_empty() { 0 } else { 1 });
+    }
     let data = crate::page::load(&args.dir)?;
     let written = crate::page::write_report(&data)?;
     for path in &written.files {

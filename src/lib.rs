@@ -61,4 +61,7 @@ pub mod sigv4;
 pub mod storm;
 pub mod strategy;
 pub mod summary;
+pub mod sweep;
+pub mod usl;
+pub mod whatif;
 pub mod workload;

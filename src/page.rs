@@ -20,7 +20,7 @@ use crate::charts::{write_files, Chart};
 use crate::hlog::LogEntry;
 use crate::report::{human_rate, human_us};
 use crate::rundir::{RunData, HISTOGRAMS_FILE, SUMMARY_FILE};
-use crate::summary::{Measured, RunSummary, Summary};
+use crate::summary::{Measured, PhaseSummary, RunSummary, Summary};
 
 /// The report's HTML file name.
 pub const HTML_FILE: &str = "report.html";
@@ -299,11 +299,22 @@ pub fn phase_rows(summary: &Summary) -> Vec<PhaseRow> {
     else {
         return Vec::new();
     };
+    // The same phase in each run: same name, same occurrence of that name
+    // (a phase placed on the simulated clock, such as the midnight roll,
+    // starts a few milliseconds apart from run to run).
+    let occurrence = |phases: &[PhaseSummary], i: usize| {
+        phases[..i]
+            .iter()
+            .filter(|q| q.name == phases[i].name)
+            .count()
+    };
     longest
         .phases
         .iter()
-        .filter(|p| p.name != "steady")
-        .map(|p| PhaseRow {
+        .enumerate()
+        .filter(|(_, p)| p.name != "steady")
+        .map(|(i, p)| (p, occurrence(&longest.phases, i)))
+        .map(|(p, nth)| PhaseRow {
             name: p.name.clone(),
             start_s: p.start_s,
             end_s: p.end_s,
@@ -311,10 +322,7 @@ pub fn phase_rows(summary: &Summary) -> Vec<PhaseRow> {
                 .runs
                 .iter()
                 .filter_map(|r| {
-                    let q = r
-                        .phases
-                        .iter()
-                        .find(|q| q.name == p.name && (q.start_s - p.start_s).abs() < 1e-6)?;
+                    let q = r.phases.iter().filter(|q| q.name == p.name).nth(nth)?;
                     let f = &q.figures;
                     Some(PhaseCell {
                         label: r.label.clone(),
@@ -412,7 +420,11 @@ pub struct EventRow {
 pub fn read_events(dir: &Path) -> Result<Vec<EventRow>> {
     let path = dir.join(EVENTS_FILE);
     if !path.is_file() {
-        return Ok(Vec::new());
+        anyhow::bail!(
+            "{} is missing, so this run's health events are unknown (a run writes it after \
+             each strategy)",
+            path.display()
+        );
     }
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -642,7 +654,7 @@ pub fn write_report(data: &RunData) -> Result<Written> {
     let path = dir.join(HTML_FILE);
     crate::summary::write_atomically(&path, html.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    let md = markdown(&data.summary, &events);
+    let md = markdown(&data.summary, &events, events_error.as_deref());
     let path = dir.join(MARKDOWN_FILE);
     crate::summary::write_atomically(&path, md.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -654,7 +666,7 @@ pub fn write_report(data: &RunData) -> Result<Written> {
 }
 
 /// Escape text for HTML.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -742,7 +754,7 @@ fn environment_line(s: &Summary) -> String {
 
 /// `summary.md`: the headline, a table of the runs, what each storm or
 /// fault did and the incidents, short enough for a pull request.
-pub fn markdown(s: &Summary, events: &[EventRow]) -> String {
+pub fn markdown(s: &Summary, events: &[EventRow], events_error: Option<&str>) -> String {
     let totals: Vec<RunTotals> = s.runs.iter().map(RunTotals::of).collect();
     let head = headline(&totals);
     let mut out = String::new();
@@ -801,7 +813,9 @@ pub fn markdown(s: &Summary, events: &[EventRow]) -> String {
             );
         }
     }
-    if events.is_empty() {
+    if let Some(e) = events_error {
+        let _ = writeln!(out, "\nHealth events unknown: {e}.");
+    } else if events.is_empty() {
         let _ = writeln!(out, "\nNo incidents detected.");
     } else {
         let _ = writeln!(
@@ -940,7 +954,7 @@ fn event_peak(e: &EventRow) -> String {
     }
 }
 
-const CSS: &str = "\
+pub(crate) const CSS: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;margin:0 auto;\
 max-width:1180px;padding:16px 24px 48px;color:#1b1b1b;line-height:1.45}\
 h1{font-size:1.6em;margin:.4em 0 .1em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.2em}\
@@ -1249,15 +1263,19 @@ pub fn html(
         let _ = writeln!(o, "<p class=\"warn\">{}</p>", esc(e));
     }
     if events.is_empty() {
-        let _ = writeln!(
-            o,
-            "<p>No incidents detected (thresholds: the workload's <code>[health]</code> table).</p>"
-        );
+        if events_error.is_none() {
+            let _ = writeln!(
+                o,
+                "<p>No incidents detected (thresholds: the workload's <code>[health]</code> \
+                 table).</p>"
+            );
+        }
     } else {
         let groups = event_groups(events);
         let _ = writeln!(
             o,
-            "<p>{} incident{} detected in the per-service time series, as a public status page \
+            "<p>{} incident{} detected in the time series of each service in each region, as a \
+             public status page \
              would post them: here one row per strategy, region and kind (simulated UTC; each \
              incident in <code>events.json</code>).</p>\
              <table id=\"events-table\"><tr><th>strategy</th><th>region</th><th>what</th>\
@@ -1387,7 +1405,7 @@ pub fn html(
 }
 
 /// An SVG document without its `<?xml ...?>` line, to inline it.
-fn strip_xml_declaration(svg: &str) -> &str {
+pub(crate) fn strip_xml_declaration(svg: &str) -> &str {
     let t = svg.trim_start();
     if t.starts_with("<?xml") {
         t.find("?>").map_or(t, |i| t[i + 2..].trim_start())

@@ -75,6 +75,28 @@ impl Overrides {
             }
             workload.run.duration_s = d;
         }
+        if self.quick || self.duration_s.is_some() {
+            let d = workload.run.duration_s;
+            for (i, e) in workload.schedule.iter().enumerate() {
+                if e.at_s() >= d {
+                    eprintln!(
+                        "sigstorm: note: schedule[{i}] ({} at {} s) falls after the measured {d} s \
+                         and will not happen",
+                        e.kind(),
+                        e.at_s()
+                    );
+                } else if e.window_s(f64::INFINITY).is_finite()
+                    && e.window_s(f64::INFINITY) + e.at_s() > d
+                {
+                    eprintln!(
+                        "sigstorm: note: schedule[{i}] ({} at {} s) is cut short by the end of \
+                         measurement at {d} s",
+                        e.kind(),
+                        e.at_s()
+                    );
+                }
+            }
+        }
         if let Some(r) = self.rate_per_sec {
             if !(r > 0.0 && r <= 10_000_000.0) {
                 bail!(
@@ -357,10 +379,7 @@ pub fn run_strategy(
             .context("cannot start the generator thread")?;
         let storms = std::thread::Builder::new()
             .name("storms".into())
-            .spawn_scoped(scope, || {
-                driver.run(start + warmup, end, stop);
-                driver.heal();
-            })
+            .spawn_scoped(scope, || driver.run(start + warmup, end, stop))
             .context("cannot start the schedule thread")?;
         let sample_every = Duration::from_secs_f64(workload.run.interval_ms / 1000.0)
             .min(Duration::from_millis(100));
@@ -377,7 +396,6 @@ pub fn run_strategy(
             .map_err(|_| anyhow::anyhow!("the schedule thread panicked"))?;
         Ok::<_, anyhow::Error>(report)
     })?;
-    let actions = driver.into_log();
 
     // Drain: wait for answers to requests still in flight, up to the timeout.
     let drain_deadline = Instant::now() + Duration::from_secs_f64(workload.run.drain_timeout_s);
@@ -390,7 +408,12 @@ pub fn run_strategy(
     }
     let cpu_total = cpu_start.elapsed().as_secs_f64();
     let wall_s = wall_start.elapsed().as_secs_f64();
+    // A fault that outlasts the run stays in force through the drain: a
+    // region paused past the end leaves its requests unfinished (counted
+    // above), and they are dropped with the runtime, never answered late.
     runtime.shutdown_timeout(Duration::from_millis(500));
+    driver.heal();
+    let actions = driver.into_log();
     progress.finish();
 
     let figures = recorder.finish();
@@ -594,7 +617,7 @@ pub fn midnight_after(window_start_unix_ms: i64, duration_s: f64) -> Option<f64>
     (s < duration_s).then_some(s)
 }
 
-fn run_id(name: &str, unix_ms: i64) -> String {
+pub(crate) fn run_id(name: &str, unix_ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(unix_ms / 1000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
@@ -608,7 +631,7 @@ fn run_id(name: &str, unix_ms: i64) -> String {
     )
 }
 
-fn unique_dir(root: &Path, run_id: &str) -> PathBuf {
+pub(crate) fn unique_dir(root: &Path, run_id: &str) -> PathBuf {
     let mut dir = root.join(run_id);
     let mut n = 2;
     while dir.exists() {

@@ -215,11 +215,12 @@ impl Event {
     /// the event's table.
     pub fn validate(&self, regions: &[String], azs: usize) -> Result<(), (String, String)> {
         let bad = |field: &str, message: String| Err((field.to_string(), message));
-        let finite = |v: f64| v.is_finite() && v >= 0.0;
+        // Times and durations: 0 to a day (a run lasts at most an hour).
+        let finite = |v: f64| v.is_finite() && (0.0..=MAX_SECONDS).contains(&v);
         if !finite(self.at_s()) {
             return bad(
                 "at_s",
-                format!("must be 0 or more seconds, not {}", self.at_s()),
+                format!("must be 0 to 86400 seconds, not {}", self.at_s()),
             );
         }
         let known = |r: &String| regions.iter().any(|k| k == r);
@@ -231,15 +232,15 @@ impl Event {
                 delete_after_s,
                 ..
             } => {
-                if *count == 0 {
-                    return bad("count", "must be at least 1".into());
+                if !(1..=MAX_COUNT).contains(count) {
+                    return bad("count", format!("must be 1 to {MAX_COUNT}, not {count}"));
                 }
                 for (field, v) in [
                     ("switch_after_s", *switch_after_s),
                     ("deactivate_after_s", *deactivate_after_s),
                 ] {
                     if !finite(v) {
-                        return bad(field, format!("must be 0 or more seconds, not {v}"));
+                        return bad(field, format!("must be 0 to 86400 seconds, not {v}"));
                     }
                 }
                 if let Some(d) = delete_after_s {
@@ -254,17 +255,23 @@ impl Event {
             Event::CreateUsers {
                 count, use_after_s, ..
             } => {
-                if *count == 0 {
-                    return bad("count", "must be at least 1".into());
+                if !(1..=MAX_COUNT).contains(count) {
+                    return bad("count", format!("must be 1 to {MAX_COUNT}, not {count}"));
                 }
                 if !finite(*use_after_s) {
                     return bad(
                         "use_after_s",
-                        format!("must be 0 or more seconds, not {use_after_s}"),
+                        format!("must be 0 to 86400 seconds, not {use_after_s}"),
                     );
                 }
             }
             Event::PolicyChange { principals, .. } => {
+                if *principals > MAX_COUNT {
+                    return bad(
+                        "principals",
+                        format!("must be 1 to {MAX_COUNT}, not {principals}"),
+                    );
+                }
                 if *principals == 0 {
                     return bad("principals", "must be at least 1".into());
                 }
@@ -368,15 +375,21 @@ impl Event {
 }
 
 fn positive_duration(d: f64) -> Result<(), (String, String)> {
-    if d.is_finite() && d > 0.0 {
+    if d.is_finite() && d > 0.0 && d <= MAX_SECONDS {
         Ok(())
     } else {
         Err((
             "duration_s".into(),
-            format!("must be more than 0 seconds, not {d}"),
+            format!("must be more than 0 and at most {MAX_SECONDS} seconds, not {d}"),
         ))
     }
 }
+
+/// The longest time or duration an event may name, seconds (a day).
+pub const MAX_SECONDS: f64 = 86_400.0;
+
+/// The most users a storm may touch or create.
+pub const MAX_COUNT: usize = 1_000_000;
 
 fn default_switch() -> f64 {
     5.0
@@ -537,6 +550,52 @@ mod tests {
                 span("recovery", 20.0, 30.0)
             ]
         );
+    }
+
+    #[test]
+    fn huge_times_and_counts_are_refused_with_their_field() {
+        let regions = ["eu-north-1".to_string()];
+        let cases = [
+            (
+                Event::Pause {
+                    at_s: 1.0,
+                    duration_s: 1e300,
+                    region: "eu-north-1".into(),
+                },
+                "duration_s",
+            ),
+            (
+                Event::CreateUsers {
+                    at_s: 1.0,
+                    count: 5,
+                    use_after_s: 1e300,
+                },
+                "use_after_s",
+            ),
+            (
+                Event::CreateUsers {
+                    at_s: 1.0,
+                    count: 10_000_000,
+                    use_after_s: 1.0,
+                },
+                "count",
+            ),
+            (
+                Event::PolicyChange {
+                    at_s: 1.0,
+                    principals: 10_000_000,
+                    deny: true,
+                },
+                "principals",
+            ),
+        ];
+        for (event, field) in cases {
+            assert_eq!(
+                event.validate(&regions, 3).unwrap_err().0,
+                field,
+                "{event:?}"
+            );
+        }
     }
 
     #[test]

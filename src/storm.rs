@@ -693,11 +693,12 @@ fn names(planes: &DataPlanes, regions: &[usize]) -> String {
 }
 
 fn offset(start: Instant, at_s: f64) -> Instant {
+    // Validated times are at most a day; saturate anything else rather than
+    // panic.
+    let by = Duration::try_from_secs_f64(at_s.abs()).unwrap_or(Duration::from_secs(86_400));
     if at_s >= 0.0 {
-        start + Duration::from_secs_f64(at_s)
+        start.checked_add(by).unwrap_or(start)
     } else {
-        start
-            .checked_sub(Duration::from_secs_f64(-at_s))
-            .unwrap_or(start)
+        start.checked_sub(by).unwrap_or(start)
     }
 }

@@ -136,6 +136,19 @@ pub struct Workload {
     /// Thresholds of health-event detection.
     #[serde(default)]
     pub health: HealthConfig,
+    /// The service-level objective `sigstorm sweep` judges each point by
+    /// (`--slo` overrides it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<SloConfig>,
+}
+
+/// A service-level objective on latency.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SloConfig {
+    /// The largest acceptable p99 latency, milliseconds (from each request's
+    /// intended start).
+    pub p99_ms: f64,
 }
 
 /// The simulated clock's start.
@@ -366,7 +379,7 @@ impl Workload {
     }
 
     /// Check every value; the error is `(field path, message)`.
-    fn validate(&self) -> Result<(), (String, String)> {
+    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
         let bad = |field: &str, msg: String| Err((field.to_string(), msg));
         if self.name.is_empty()
             || self.name.len() > MAX_NAME_CHARS
@@ -573,6 +586,9 @@ impl Workload {
         }
         self.validate_traffic()?;
         self.validate_schedule()?;
+        if let Some(slo) = &self.slo {
+            positive("slo.p99_ms", slo.p99_ms, 3_600_000.0)?;
+        }
         self.health.validate()
     }
 

@@ -7,4 +7,6 @@ mod promises;
 mod report;
 mod runs;
 mod suite;
+mod sweep;
+mod whatif;
 mod workloads;

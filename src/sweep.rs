@@ -1,0 +1,1635 @@
+//! `sigstorm sweep`: run a workload once per value of one numeric field (and
+//! per strategy), judge every point against a latency SLO, and find the
+//! knee: the largest offered rate that meets the SLO with nothing shed.
+//!
+//! A field is named by its dotted path in the workload (`load.rate_per_sec`,
+//! `data_plane.workers`, `schedule[0].count`) or by a short alias (`rate`,
+//! `workers`, `users`, `keys`, `cache`, `delay`, `regions`). Setting it goes
+//! through the workload's own serialization and validation, so every numeric
+//! field works and a bad value is refused with the field named.
+//!
+//! A point *meets the SLO* when its p99 latency is at most the SLO's (when
+//! there is one), nothing was shed, and the achieved throughput is at least
+//! [`MIN_ACHIEVED_SHARE`] of the offered. The knee is the largest offered
+//! rate (the configured `load.rate_per_sec`) among the points that meet it;
+//! `--bisect N` then runs N more rates per strategy, halving the gap between
+//! the knee and the next higher rate that failed. The knee is only defined
+//! when the varied field is the rate.
+//!
+//! The folder holds `summary.json` (rewritten atomically after every point,
+//! so an interrupted sweep keeps its points), `report.html` and the charts.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{bail, Context as _, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::cache::CacheBackend;
+use crate::charts::{Axis, Body, Chart, LinePanel, Scale, Series};
+use crate::clock::format_rfc3339_ms;
+use crate::progress::Progress;
+use crate::report::{human_rate, human_us};
+use crate::run::{plans, run_strategy, Plan};
+use crate::strategy::Strategy;
+use crate::summary::{write_atomically, CpuSplit, Environment, RunSummary};
+use crate::workload::Workload;
+
+/// A point keeps up when it achieves at least this share of the offered
+/// throughput.
+pub const MIN_ACHIEVED_SHARE: f64 = 0.98;
+
+/// The workload path of the offered rate.
+pub const RATE_FIELD: &str = "load.rate_per_sec";
+
+/// The workload path of the data-plane thread count (a sweep of it gets a
+/// Universal Scalability Law fit).
+pub const WORKERS_FIELD: &str = "data_plane.workers";
+
+/// The short names of `--vary` and the workload paths they stand for
+/// (`regions` keeps the first N regions; `delay` scales the p99 delay with
+/// the median).
+pub const ALIASES: &[(&str, &str)] = &[
+    ("rate", RATE_FIELD),
+    ("workers", WORKERS_FIELD),
+    ("users", "principals.users"),
+    ("keys", "principals.users"),
+    ("cache", "data_plane.cache_capacity"),
+    ("delay", "replication.delay_median_ms"),
+    ("regions", "regions"),
+];
+
+/// The most values one sweep may have.
+pub const MAX_VALUES: usize = 1000;
+
+/// What a sweep varies: the name as given, the workload path it resolves to,
+/// and the values, ascending.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Vary {
+    /// The name as given (`rate`, or a dotted path).
+    pub name: String,
+    /// The workload path (`load.rate_per_sec`; `regions` for the region
+    /// count).
+    pub field: String,
+    /// The values, ascending, each once.
+    pub values: Vec<f64>,
+}
+
+impl Vary {
+    /// Parse `NAME=V1,V2,...` (values may end in `k` or `M`: `20k`).
+    ///
+    /// # Errors
+    ///
+    /// A missing `=`, an empty name, or a value that is not a finite number.
+    pub fn parse(s: &str) -> Result<Vary> {
+        let Some((name, list)) = s.split_once('=') else {
+            bail!("--vary '{s}' is not NAME=V1,V2,... (for example rate=2000,5000,10000)");
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            bail!("--vary '{s}' names no field");
+        }
+        let mut values = Vec::new();
+        for v in list.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+            values.push(parse_number(v).with_context(|| format!("--vary {name}"))?);
+        }
+        if values.is_empty() {
+            bail!("--vary {name} needs at least one value");
+        }
+        if values.len() > MAX_VALUES {
+            bail!(
+                "--vary {name} has {} values, more than {MAX_VALUES}",
+                values.len()
+            );
+        }
+        values.sort_by(f64::total_cmp);
+        values.dedup();
+        Ok(Vary {
+            name: name.to_string(),
+            field: resolve(name).to_string(),
+            values,
+        })
+    }
+
+    /// Whether the sweep varies the offered rate.
+    pub fn is_rate(&self) -> bool {
+        self.field == RATE_FIELD
+    }
+
+    /// Whether the sweep varies the data-plane thread count.
+    pub fn is_workers(&self) -> bool {
+        self.field == WORKERS_FIELD
+    }
+}
+
+fn parse_number(v: &str) -> Result<f64> {
+    let (digits, factor) = if let Some(d) = v.strip_suffix(['k', 'K']) {
+        (d, 1e3)
+    } else if let Some(d) = v.strip_suffix('M') {
+        (d, 1e6)
+    } else {
+        (v, 1.0)
+    };
+    match digits.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() => Ok(x * factor),
+        _ => bail!("'{v}' is not a number"),
+    }
+}
+
+/// The workload path an alias stands for (a path stands for itself).
+pub fn resolve(name: &str) -> &str {
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map_or(name, |(_, path)| path)
+}
+
+/// `workload` with the field `name` (a dotted path or an alias) set to
+/// `value`, validated.
+///
+/// # Errors
+///
+/// An unknown or non-numeric field, a fraction for a whole-number field, or
+/// a value the workload's validation refuses; each names the field.
+pub fn set_field(workload: &Workload, name: &str, value: f64) -> Result<Workload> {
+    let path = resolve(name);
+    let mut w = workload.clone();
+    if path == "regions" {
+        let n = whole(name, value)?;
+        if n < 1 || n as usize > w.regions.len() {
+            bail!(
+                "`regions` (the number of regions kept, from the first) must be 1 to {}, the \
+                 workload's regions, not {value}",
+                w.regions.len()
+            );
+        }
+        w.regions.truncate(n as usize);
+        return checked(w, name, value);
+    }
+    if path == "replication.delay_median_ms" && name == "delay" {
+        if !(value.is_finite() && value >= 0.0) {
+            bail!("`delay` (replication.delay_median_ms) must be 0 or more, not {value}");
+        }
+        let rep = &mut w.replication;
+        rep.delay_p99_ms = if rep.delay_median_ms > 0.0 {
+            value * rep.delay_p99_ms / rep.delay_median_ms
+        } else {
+            rep.delay_p99_ms.max(value)
+        };
+        rep.delay_median_ms = value;
+        return checked(w, name, value);
+    }
+    let mut doc = toml::Value::try_from(&w)
+        .map_err(|e| anyhow::anyhow!("cannot represent the workload to set `{path}`: {e}"))?;
+    let steps = parse_path(path)?;
+    set_in(&mut doc, &steps, path, value)?;
+    let w: Workload = doc.try_into().map_err(|e: toml::de::Error| {
+        anyhow::anyhow!("cannot set `{path}` to {value}: {}", e.message())
+    })?;
+    checked(w, name, value)
+}
+
+fn whole(name: &str, value: f64) -> Result<i64> {
+    if value.is_finite() && value.fract() == 0.0 && value.abs() < 9e15 {
+        Ok(value as i64)
+    } else {
+        bail!("`{name}` takes a whole number, not {value}")
+    }
+}
+
+fn checked(w: Workload, name: &str, value: f64) -> Result<Workload> {
+    match w.validate() {
+        Ok(()) => Ok(w),
+        Err((field, message)) => bail!("with {name} = {value}: field `{field}`: {message}"),
+    }
+}
+
+/// One step of a path: a table key, then array indices.
+#[derive(Debug, PartialEq)]
+struct Step {
+    key: String,
+    indices: Vec<usize>,
+}
+
+fn parse_path(path: &str) -> Result<Vec<Step>> {
+    let bad = || {
+        anyhow::anyhow!(
+            "`{path}` is not a workload field path such as load.rate_per_sec or schedule[0].count"
+        )
+    };
+    let mut steps = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(bad());
+        }
+        let mut indices = Vec::new();
+        while !rest.is_empty() {
+            let close = rest.find(']').ok_or_else(bad)?;
+            if !rest.starts_with('[') {
+                return Err(bad());
+            }
+            indices.push(rest[1..close].parse::<usize>().map_err(|_| bad())?);
+            rest = &rest[close + 1..];
+        }
+        steps.push(Step {
+            key: key.to_string(),
+            indices,
+        });
+    }
+    Ok(steps)
+}
+
+fn set_in(doc: &mut toml::Value, steps: &[Step], path: &str, value: f64) -> Result<()> {
+    let unknown =
+        |upto: &str| anyhow::anyhow!("unknown workload field `{upto}` (in --vary {path})");
+    let mut node = doc;
+    let mut seen = String::new();
+    for (i, step) in steps.iter().enumerate() {
+        if !seen.is_empty() {
+            seen.push('.');
+        }
+        seen.push_str(&step.key);
+        let last = i + 1 == steps.len() && step.indices.is_empty();
+        let toml::Value::Table(table) = node else {
+            return Err(unknown(&seen));
+        };
+        if last {
+            let new = match table.get(&step.key) {
+                Some(toml::Value::Integer(_)) => toml::Value::Integer(whole(path, value)?),
+                Some(toml::Value::Float(_)) | None => toml::Value::Float(value),
+                Some(other) => bail!(
+                    "`{path}` is not a numeric field (it is {} {})",
+                    if other.type_str() == "array" {
+                        "an"
+                    } else {
+                        "a"
+                    },
+                    other.type_str()
+                ),
+            };
+            table.insert(step.key.clone(), new);
+            return Ok(());
+        }
+        // A missing table (an optional section) is created; deserializing
+        // refuses it if the workload has no such field.
+        node = table
+            .entry(step.key.clone())
+            .or_insert_with(|| toml::Value::Table(toml::map::Map::new()));
+        for (k, &idx) in step.indices.iter().enumerate() {
+            let _ = write!(seen, "[{idx}]");
+            let toml::Value::Array(items) = node else {
+                return Err(unknown(&seen));
+            };
+            let len = items.len();
+            let Some(item) = items.get_mut(idx) else {
+                bail!("`{seen}` does not exist: the workload has {len} there (in --vary {path})");
+            };
+            node = item;
+            if i + 1 == steps.len() && k + 1 == step.indices.len() {
+                return match node {
+                    toml::Value::Integer(_) => {
+                        *node = toml::Value::Integer(whole(path, value)?);
+                        Ok(())
+                    }
+                    toml::Value::Float(_) => {
+                        *node = toml::Value::Float(value);
+                        Ok(())
+                    }
+                    other => bail!(
+                        "`{path}` is not a numeric field (it is a {})",
+                        other.type_str()
+                    ),
+                };
+            }
+        }
+    }
+    Err(unknown(path))
+}
+
+/// The SLO a sweep judges points by.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Slo {
+    /// The largest acceptable p99 latency, microseconds; `null` when only
+    /// shedding and keeping up are judged.
+    pub p99_us: Option<f64>,
+    /// Where it came from: `--slo`, `workload` (its `[slo]`) or `none`.
+    pub source: String,
+    /// A point must achieve at least this share of the offered throughput.
+    pub min_achieved_share: f64,
+}
+
+impl Slo {
+    /// The SLO of `--slo` when given, else the workload's, else none.
+    pub fn choose(flag: Option<f64>, workload: &Workload) -> Slo {
+        let (p99_us, source) = match (flag, workload.slo) {
+            (Some(us), _) => (Some(us), "--slo"),
+            (None, Some(s)) => (Some(s.p99_ms * 1000.0), "workload"),
+            (None, None) => (None, "none"),
+        };
+        Slo {
+            p99_us,
+            source: source.to_string(),
+            min_achieved_share: MIN_ACHIEVED_SHARE,
+        }
+    }
+
+    /// Whether figures meet it, and if not, why.
+    pub fn judge(&self, m: &Measurement) -> (bool, String) {
+        let mut why = Vec::new();
+        if let Some(limit) = self.p99_us {
+            if m.p99_us.is_nan() || m.p99_us > limit {
+                why.push(format!("p99 {} > {}", human_us(m.p99_us), human_us(limit)));
+            }
+        }
+        if m.shed > 0 {
+            why.push(format!("{} shed", m.shed));
+        }
+        if m.achieved_rps.is_nan() || m.achieved_rps < self.min_achieved_share * m.offered_rps {
+            why.push(format!(
+                "achieved {:.1}% of offered",
+                if m.offered_rps > 0.0 {
+                    100.0 * m.achieved_rps / m.offered_rps
+                } else {
+                    0.0
+                }
+            ));
+        }
+        (why.is_empty(), why.join(", "))
+    }
+
+    /// The SLO in words.
+    pub fn describe(&self) -> String {
+        let keep = format!(
+            "nothing shed and at least {:.0}% of the offered rate achieved",
+            self.min_achieved_share * 100.0
+        );
+        match self.p99_us {
+            Some(us) => format!("p99 <= {}, {keep}", human_us(us)),
+            None => format!("no latency SLO; {keep}"),
+        }
+    }
+}
+
+/// Parse `p99=2ms` (units `us`/`µs`, `ms`, `s`) into microseconds.
+///
+/// # Errors
+///
+/// Another percentile, a missing unit, or a value that is not positive.
+pub fn parse_slo(s: &str) -> Result<f64> {
+    let Some((what, v)) = s.split_once('=') else {
+        bail!("--slo '{s}' is not p99=DURATION (for example p99=2ms)");
+    };
+    if what.trim() != "p99" {
+        bail!("--slo '{s}': only p99 is supported, as p99=2ms");
+    }
+    let v = v.trim();
+    let (num, unit) = if let Some(n) = v.strip_suffix("us").or_else(|| v.strip_suffix("µs")) {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix("ms") {
+        (n, 1000.0)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1e6)
+    } else {
+        bail!("--slo '{s}': the duration needs a unit: us, ms or s (p99=2ms)");
+    };
+    match num.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 && x * unit <= 3.6e12 => Ok(x * unit),
+        _ => bail!("--slo '{s}': '{v}' is not a positive duration"),
+    }
+}
+
+/// The headline figures of one strategy run at one point.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Measurement {
+    /// Requests offered per second in the measured window.
+    pub offered_rps: f64,
+    /// Responses per second in the measured window.
+    pub achieved_rps: f64,
+    /// Median latency, microseconds.
+    pub p50_us: f64,
+    /// 99th percentile latency, microseconds.
+    pub p99_us: f64,
+    /// 99.9th percentile latency, microseconds.
+    pub p999_us: f64,
+    /// Largest latency, microseconds.
+    pub max_us: f64,
+    /// 99th percentile service time, microseconds.
+    pub service_p99_us: f64,
+    /// 99th percentile generator lateness, microseconds.
+    pub lateness_p99_us: f64,
+    /// Requests shed by the in-flight bound.
+    pub shed: u64,
+    /// Requests unanswered when the drain timed out.
+    pub unfinished: u64,
+    /// `ServiceUnavailable` answers.
+    pub unavailable: u64,
+    /// The signing-key cache's hit ratio, for the cached strategies.
+    pub hit_ratio: Option<f64>,
+    /// HMACs per response on the verifying side.
+    pub hmacs_per_request: f64,
+    /// How the CPU was split.
+    pub cpu: Option<CpuSplit>,
+    /// The run's warnings.
+    pub warnings: Vec<String>,
+    /// Stopped early by an interrupt.
+    pub interrupted: bool,
+}
+
+impl Measurement {
+    /// The headline figures of a run.
+    pub fn of(run: &RunSummary) -> Measurement {
+        let f = &run.figures;
+        Measurement {
+            offered_rps: f.offered_rps,
+            achieved_rps: f.achieved_rps,
+            p50_us: f.latency_us.p50,
+            p99_us: f.latency_us.p99,
+            p999_us: f.latency_us.p999,
+            max_us: f.latency_us.max,
+            service_p99_us: run.service_time_us.p99,
+            lateness_p99_us: run.generator_lateness_us.p99,
+            shed: f.shed,
+            unfinished: f.unfinished,
+            unavailable: f.outcomes.get("ServiceUnavailable").copied().unwrap_or(0),
+            hit_ratio: f.cache.hit_ratio,
+            hmacs_per_request: f.hmacs_per_request,
+            cpu: Some(run.cpu),
+            warnings: run.warnings.clone(),
+            interrupted: run.interrupted,
+        }
+    }
+}
+
+/// One point of a strategy's sweep.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Point {
+    /// The varied field's value.
+    pub value: f64,
+    /// Requests offered per second (measured).
+    pub offered_rps: f64,
+    /// Responses per second (measured).
+    pub achieved_rps: f64,
+    /// 99th percentile latency, microseconds.
+    pub p99_us: f64,
+    /// Requests shed.
+    pub shed: u64,
+    /// Whether the point meets the SLO (see [`Slo`]).
+    pub meets_slo: bool,
+    /// Why not, in words (empty when it meets it).
+    pub why: String,
+    /// Run by the bisection, not one of the listed values.
+    pub bisect: bool,
+    /// The rest of the run's headline figures.
+    pub detail: Measurement,
+}
+
+/// The sweep of one run label (a strategy, with its cache backend when the
+/// workload compares several).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StrategySweep {
+    /// The run label, as in `sigstorm run`'s table.
+    pub label: String,
+    /// The strategy.
+    pub strategy: Strategy,
+    /// The cache backend, for the cached strategies.
+    pub cache_backend: Option<CacheBackend>,
+    /// The points, by ascending value.
+    pub points: Vec<Point>,
+    /// The largest offered rate meeting the SLO; `null` when no point does
+    /// or the varied field is not the rate.
+    pub knee_rps: Option<f64>,
+    /// The Universal Scalability Law fit of throughput against data-plane
+    /// threads, when the sweep varies `data_plane.workers`.
+    #[serde(default)]
+    pub usl: Option<crate::usl::UslFit>,
+    /// Which points the fit used: `saturated` (achieved below
+    /// [`MIN_ACHIEVED_SHARE`] of offered, or shed), or `all` when fewer than
+    /// three saturated; or why there is no fit.
+    #[serde(default)]
+    pub usl_points: Option<String>,
+}
+
+/// A sweep's `summary.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SweepSummary {
+    /// The tool and its version.
+    pub sigstorm_version: String,
+    /// `sweep`.
+    pub kind: String,
+    /// The sweep's id (its folder's name).
+    pub run_id: String,
+    /// The workload before the varied field is set (after `--strategies`,
+    /// `--duration` and the other overrides).
+    pub workload: Workload,
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// Where it ran.
+    pub environment: Environment,
+    /// Real UTC time the sweep started, RFC 3339.
+    pub started_at: String,
+    /// Whether every point (and the bisection) ran to the end.
+    pub complete: bool,
+    /// What was varied.
+    pub vary: Vary,
+    /// Extra runs per strategy to refine the knee.
+    pub bisect: usize,
+    /// The SLO the points are judged by.
+    pub slo: Slo,
+    /// Per run label, its points and knee.
+    pub sweep: Vec<StrategySweep>,
+}
+
+/// The knee of `points`: the largest value (an offered rate) among those
+/// meeting the SLO, interrupted points aside.
+pub fn knee(points: &[Point]) -> Option<f64> {
+    points
+        .iter()
+        .filter(|p| p.meets_slo && !p.detail.interrupted)
+        .map(|p| p.value)
+        .max_by(f64::total_cmp)
+}
+
+/// Where to bisect: the knee (or 0 when no point meets the SLO) and the
+/// smallest failing rate above it; `None` when nothing failed above it.
+pub fn bracket(points: &[Point]) -> Option<(f64, f64)> {
+    let lo = knee(points).unwrap_or(0.0);
+    let hi = points
+        .iter()
+        .filter(|p| !p.meets_slo && !p.detail.interrupted && p.value > lo)
+        .map(|p| p.value)
+        .min_by(f64::total_cmp)?;
+    Some((lo, hi))
+}
+
+/// The next rate to try between `lo` (met) and `hi` (failed), whole
+/// requests per second; `None` when they are too close to split.
+pub fn midpoint(lo: f64, hi: f64) -> Option<f64> {
+    let mid = ((lo + hi) / 2.0).round();
+    (mid > lo && mid < hi).then_some(mid)
+}
+
+/// Runs one strategy at one point: `(workload with the value set, plan,
+/// label, value, point number, of)`.
+pub type Runner<'a> =
+    dyn FnMut(&Workload, Plan, &str, f64, usize, usize) -> Result<Measurement> + 'a;
+
+/// Run every point of the sweep, then the bisection; `save` is called after
+/// every point with the sweep so far (and whether it is complete). `stop`
+/// ends it early, keeping the points.
+///
+/// # Errors
+///
+/// A value the workload refuses (before anything runs), a run that cannot
+/// be set up, or `save` failing.
+pub fn execute(
+    base: &Workload,
+    vary: &Vary,
+    bisect: usize,
+    slo: &Slo,
+    stop: &AtomicBool,
+    run: &mut Runner<'_>,
+    save: &mut dyn FnMut(&[StrategySweep], bool) -> Result<()>,
+) -> Result<Vec<StrategySweep>> {
+    if bisect > 0 && !vary.is_rate() {
+        bail!(
+            "--bisect refines the knee, an offered rate: it needs --vary rate=..., not {}",
+            vary.name
+        );
+    }
+    // Every value is checked before anything runs.
+    let workloads: Vec<Workload> = vary
+        .values
+        .iter()
+        .map(|v| set_field(base, &vary.name, *v))
+        .collect::<Result<_>>()?;
+    let plans = plans(base);
+    let mut sweeps: Vec<StrategySweep> = plans
+        .iter()
+        .map(|p| StrategySweep {
+            label: p.label(base),
+            strategy: p.strategy,
+            cache_backend: p.cache_backend,
+            points: Vec::new(),
+            knee_rps: None,
+            usl: None,
+            usl_points: None,
+        })
+        .collect();
+    let total = vary.values.len() * plans.len() + bisect * plans.len();
+    let mut n = 0;
+    let mut interrupted = false;
+    'values: for (value, w) in vary.values.iter().zip(&workloads) {
+        for (k, plan) in plans.iter().enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                interrupted = true;
+                break 'values;
+            }
+            n += 1;
+            let m = run(w, *plan, &sweeps[k].label, *value, n, total)?;
+            interrupted |= m.interrupted;
+            sweeps[k].points.push(point(*value, m, slo, false));
+            finish(&mut sweeps[k], vary);
+            save(&sweeps, false)?;
+        }
+    }
+    if !interrupted && bisect > 0 {
+        for (k, plan) in plans.iter().enumerate() {
+            for _ in 0..bisect {
+                if stop.load(Ordering::Relaxed) {
+                    interrupted = true;
+                    break;
+                }
+                let Some(mid) = bracket(&sweeps[k].points).and_then(|(lo, hi)| midpoint(lo, hi))
+                else {
+                    break;
+                };
+                n += 1;
+                let w = set_field(base, &vary.name, mid)?;
+                let m = run(&w, *plan, &sweeps[k].label, mid, n, total)?;
+                interrupted |= m.interrupted;
+                sweeps[k].points.push(point(mid, m, slo, true));
+                sweeps[k].points.sort_by(|a, b| a.value.total_cmp(&b.value));
+                finish(&mut sweeps[k], vary);
+                save(&sweeps, false)?;
+            }
+        }
+    }
+    for s in &mut sweeps {
+        finish(s, vary);
+        if vary.is_workers() {
+            fit_usl(s);
+        }
+    }
+    save(&sweeps, !interrupted && !stop.load(Ordering::Relaxed))?;
+    Ok(sweeps)
+}
+
+fn point(value: f64, m: Measurement, slo: &Slo, bisect: bool) -> Point {
+    let (meets, why) = slo.judge(&m);
+    let why = if m.interrupted {
+        "interrupted".to_string()
+    } else {
+        why
+    };
+    Point {
+        value,
+        offered_rps: m.offered_rps,
+        achieved_rps: m.achieved_rps,
+        p99_us: m.p99_us,
+        shed: m.shed,
+        meets_slo: meets && !m.interrupted,
+        why,
+        bisect,
+        detail: m,
+    }
+}
+
+fn finish(s: &mut StrategySweep, vary: &Vary) {
+    s.knee_rps = if vary.is_rate() {
+        knee(&s.points)
+    } else {
+        None
+    };
+}
+
+/// Whether a point is saturated: it achieved less than it was offered, or
+/// shed.
+pub fn saturated(p: &Point) -> bool {
+    p.shed > 0 || p.achieved_rps < MIN_ACHIEVED_SHARE * p.offered_rps
+}
+
+/// Fit the Universal Scalability Law to (threads, achieved) of the points:
+/// the saturated ones when there are at least three, else all.
+fn fit_usl(s: &mut StrategySweep) {
+    let usable: Vec<&Point> = s.points.iter().filter(|p| !p.detail.interrupted).collect();
+    let sat: Vec<(f64, f64)> = usable
+        .iter()
+        .filter(|p| saturated(p))
+        .map(|p| (p.value, p.achieved_rps))
+        .collect();
+    let (pts, which) = if sat.len() >= 3 {
+        (sat, "saturated")
+    } else {
+        (
+            usable.iter().map(|p| (p.value, p.achieved_rps)).collect(),
+            "all",
+        )
+    };
+    match crate::usl::fit(&pts) {
+        Ok(fit) => {
+            s.usl = Some(fit);
+            s.usl_points = Some(which.to_string());
+        }
+        Err(e) => {
+            s.usl = None;
+            s.usl_points = Some(format!("no fit: {e}"));
+        }
+    }
+}
+
+/// Where and how a sweep reports.
+#[derive(Clone, Debug)]
+pub struct SweepOutput {
+    /// The folder sweep folders are created in, unless `dir` is set.
+    pub results_root: PathBuf,
+    /// An explicit folder.
+    pub dir: Option<PathBuf>,
+    /// No progress lines.
+    pub quiet: bool,
+}
+
+/// Run a sweep of `base` for real and write `summary.json` into its folder
+/// after every point; returns the summary and the folder.
+///
+/// # Errors
+///
+/// Bad input (a value the workload refuses, `--bisect` without the rate), a
+/// folder that cannot be written, or a run that cannot be set up.
+pub fn run_sweep(
+    base: &Workload,
+    vary: &Vary,
+    bisect: usize,
+    slo: &Slo,
+    output: &SweepOutput,
+    stop: &AtomicBool,
+) -> Result<(SweepSummary, PathBuf)> {
+    // Refuse bad input before creating anything.
+    for v in &vary.values {
+        set_field(base, &vary.name, *v)?;
+    }
+    if bisect > 0 && !vary.is_rate() {
+        bail!(
+            "--bisect refines the knee, an offered rate: it needs --vary rate=..., not {}",
+            vary.name
+        );
+    }
+    let started_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let run_id = crate::run::run_id(&format!("{}-sweep", base.name), started_ms);
+    let dir = match &output.dir {
+        Some(d) => d.clone(),
+        None => crate::run::unique_dir(&output.results_root, &run_id),
+    };
+    let path = dir.join(crate::rundir::SUMMARY_FILE);
+    if path.exists() {
+        bail!(
+            "{} already holds a summary.json; choose another --out folder or remove it",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the results folder {}", dir.display()))?;
+    let mut summary = SweepSummary {
+        sigstorm_version: format!("sigstorm {}", env!("CARGO_PKG_VERSION")),
+        kind: "sweep".into(),
+        run_id: dir
+            .file_name()
+            .map_or(run_id.clone(), |n| n.to_string_lossy().into_owned()),
+        workload: Workload {
+            strategies: Some(base.strategies()),
+            ..base.clone()
+        },
+        seed: base.seed,
+        environment: Environment::detect(),
+        started_at: format_rfc3339_ms(started_ms),
+        complete: false,
+        vary: vary.clone(),
+        bisect,
+        slo: slo.clone(),
+        sweep: Vec::new(),
+    };
+    let quiet = output.quiet;
+    let vary_name = vary.name.clone();
+    let mut runner = |w: &Workload, plan: Plan, label: &str, value: f64, n: usize, of: usize| {
+        let name = format!("{label} {vary_name}={}", fmt_value(value));
+        let progress = Progress::new(quiet, &name, n, of);
+        let run = run_strategy(w, plan, &progress, stop)?;
+        let m = Measurement::of(&run);
+        if !quiet {
+            let (ok, why) = slo.judge(&m);
+            eprintln!(
+                "sigstorm: [{n}/{of}] {name}: offered {}/s, achieved {}/s, p99 {}, shed {}: {}",
+                human_rate(m.offered_rps),
+                human_rate(m.achieved_rps),
+                human_us(m.p99_us),
+                m.shed,
+                if m.interrupted {
+                    "interrupted".to_string()
+                } else if ok {
+                    "meets the SLO".to_string()
+                } else {
+                    format!("misses the SLO ({why})")
+                }
+            );
+        }
+        Ok(m)
+    };
+    let mut save = |sweeps: &[StrategySweep], complete: bool| {
+        summary.sweep = sweeps.to_vec();
+        summary.complete = complete;
+        save_summary(&path, &summary)
+    };
+    let sweeps = execute(base, vary, bisect, slo, stop, &mut runner, &mut save)?;
+    summary.sweep = sweeps;
+    summary.complete = !stop.load(Ordering::Relaxed)
+        && summary
+            .sweep
+            .iter()
+            .all(|s| s.points.iter().all(|p| !p.detail.interrupted));
+    save_summary(&path, &summary)?;
+    Ok((summary, dir))
+}
+
+fn save_summary(path: &Path, summary: &SweepSummary) -> Result<()> {
+    let json = serde_json::to_vec_pretty(summary).context("cannot serialize the sweep summary")?;
+    write_atomically(path, &json).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Read a sweep's `summary.json` from its folder.
+///
+/// # Errors
+///
+/// No readable file, or not a sweep's.
+pub fn read_summary(dir: &Path) -> Result<SweepSummary> {
+    let path = dir.join(crate::rundir::SUMMARY_FILE);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a sweep's summary", path.display()))
+}
+
+/// Whether the folder's `summary.json` is a sweep's.
+pub fn is_sweep_dir(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join(crate::rundir::SUMMARY_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| v.get("kind").and_then(|k| k.as_str()) == Some("sweep"))
+}
+
+/// A value for people: whole numbers without a fraction.
+pub fn fmt_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// The printed table: per run label, a row per point, then its knee.
+pub fn table(s: &SweepSummary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "sweep of workload {} over {} = {} ({} values{}); SLO: {}",
+        s.workload.name,
+        s.vary.name,
+        s.vary
+            .values
+            .iter()
+            .map(|v| fmt_value(*v))
+            .collect::<Vec<_>>()
+            .join(","),
+        s.vary.values.len(),
+        if s.bisect > 0 {
+            format!(", bisect {}", s.bisect)
+        } else {
+            String::new()
+        },
+        s.slo.describe()
+    );
+    let w = s.vary.name.chars().count().max(8);
+    for st in &s.sweep {
+        let _ = writeln!(o, "\n{}", st.label);
+        let _ = writeln!(
+            o,
+            "  {:>w$}  {:>10}  {:>10}  {:>8}  {:>7}  {:<4}  why not",
+            s.vary.name, "offered/s", "achieved/s", "p99", "shed", "SLO"
+        );
+        for p in &st.points {
+            let row = format!(
+                "  {:>w$}  {:>10.0}  {:>10.0}  {:>8}  {:>7}  {:<4}  {}",
+                format!("{}{}", fmt_value(p.value), if p.bisect { "*" } else { "" }),
+                p.offered_rps,
+                p.achieved_rps,
+                human_us(p.p99_us),
+                p.shed,
+                if p.meets_slo { "yes" } else { "no" },
+                p.why
+            );
+            let _ = writeln!(o, "{}", row.trim_end());
+        }
+        if s.vary.is_rate() {
+            match st.knee_rps {
+                Some(k) => {
+                    let _ = writeln!(o, "  knee: {} req/s", fmt_value(k));
+                }
+                None => {
+                    let _ = writeln!(o, "  knee: none (no rate met the SLO)");
+                }
+            }
+        }
+        if let Some(fit) = &st.usl {
+            let _ = writeln!(
+                o,
+                "  USL fit ({} points): sigma {:.4}, kappa {:.5}, lambda {:.0}/s per thread, R² {:.3}, {}",
+                st.usl_points.as_deref().unwrap_or("all"),
+                fit.sigma,
+                fit.kappa,
+                fit.lambda,
+                fit.r2,
+                peak_text(fit)
+            );
+        } else if let Some(note) = &st.usl_points {
+            let _ = writeln!(o, "  USL: {note}");
+        }
+    }
+    if s.sweep.iter().any(|st| st.points.iter().any(|p| p.bisect)) {
+        let _ = writeln!(o, "\n* run by the bisection");
+    }
+    o
+}
+
+/// The x of a point in the charts: its value (the configured offered rate
+/// when the rate is varied).
+fn x_of(p: &Point) -> f64 {
+    p.value
+}
+
+fn x_axis(s: &SweepSummary) -> Axis {
+    if s.vary.is_rate() {
+        Axis::new("offered rate, requests per second", Scale::Linear)
+    } else {
+        Axis::new(format!("{} ({})", s.vary.name, s.vary.field), Scale::Linear)
+    }
+}
+
+/// Where the fitted throughput peaks, in words.
+fn peak_text(fit: &crate::usl::UslFit) -> String {
+    match fit.peak_n {
+        Some(n) => format!(
+            "throughput peaks at {n:.1} threads ({}/s)",
+            human_rate(fit.predict(n))
+        ),
+        None => "throughput grows with every thread (no coherency cost)".to_string(),
+    }
+}
+
+/// The charts of a sweep: achieved against offered throughput (with y = x
+/// when the rate is varied), p99 against the varied value (log scale, the
+/// SLO as a line), and the USL fit when there is one.
+pub fn charts(s: &SweepSummary) -> Vec<Chart> {
+    let mut out = Vec::new();
+    let n = s.sweep.len();
+    let series = |f: &dyn Fn(&Point) -> f64| -> Vec<Series> {
+        s.sweep
+            .iter()
+            .enumerate()
+            .filter(|(_, st)| !st.points.is_empty())
+            .map(|(k, st)| Series {
+                name: st.label.clone(),
+                color: k,
+                points: st
+                    .points
+                    .iter()
+                    .filter(|p| !p.detail.interrupted)
+                    .map(|p| (x_of(p), f(p)))
+                    .collect(),
+            })
+            .collect()
+    };
+    let mut tput = series(&|p| p.achieved_rps);
+    if tput.is_empty() {
+        return out;
+    }
+    let xs: Vec<f64> = tput
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .collect();
+    let (xmin, xmax) = (
+        xs.iter().copied().fold(f64::INFINITY, f64::min),
+        xs.iter().copied().fold(0.0, f64::max),
+    );
+    if s.vary.is_rate() {
+        tput.push(Series {
+            name: "achieved = offered".into(),
+            color: n,
+            points: vec![(0.0, 0.0), (xmax, xmax)],
+        });
+    }
+    out.push(Chart {
+        id: "sweep-throughput".into(),
+        title: if s.vary.is_rate() {
+            "Achieved against offered throughput".into()
+        } else {
+            format!("Achieved throughput against {}", s.vary.name)
+        },
+        note: if s.vary.is_rate() {
+            "Responses per second against the offered rate, a line per strategy; the straight \
+             line is achieved = offered. Where a strategy's line leaves it, the data planes \
+             fell behind."
+                .into()
+        } else {
+            format!(
+                "Responses per second at each value of {}, a line per strategy.",
+                s.vary.field
+            )
+        },
+        body: Body::Lines(vec![LinePanel {
+            title: None,
+            x: x_axis(s),
+            y: Axis::new("achieved, responses per second", Scale::Linear),
+            series: tput,
+            bands: Vec::new(),
+        }]),
+    });
+    let mut p99 = series(&|p| {
+        if p.p99_us > 0.0 {
+            p.p99_us / 1000.0
+        } else {
+            f64::NAN
+        }
+    });
+    if let Some(us) = s.slo.p99_us {
+        let lo = if xmin.is_finite() { xmin } else { 0.0 };
+        p99.push(Series {
+            name: format!("SLO p99 {}", human_us(us)),
+            color: n + 1,
+            points: vec![(lo, us / 1000.0), (xmax, us / 1000.0)],
+        });
+    }
+    out.push(Chart {
+        id: "sweep-p99".into(),
+        title: format!(
+            "p99 latency against {}",
+            if s.vary.is_rate() {
+                "offered rate"
+            } else {
+                s.vary.name.as_str()
+            }
+        ),
+        note: "The 99th percentile latency (log scale, from each request's intended start) at \
+               each point, a line per strategy; the flat line is the SLO."
+            .into(),
+        body: Body::Lines(vec![LinePanel {
+            title: None,
+            x: x_axis(s),
+            y: Axis::new("p99 latency, ms (log scale)", Scale::Log),
+            series: p99,
+            bands: Vec::new(),
+        }]),
+    });
+    if let Some(chart) = usl_chart(s) {
+        out.push(chart);
+    }
+    out
+}
+
+/// Measured throughput against data-plane threads with the fitted USL
+/// curve, per strategy that has a fit.
+pub fn usl_chart(s: &SweepSummary) -> Option<Chart> {
+    let mut series = Vec::new();
+    let palette = s.sweep.len();
+    for (k, st) in s.sweep.iter().enumerate() {
+        let Some(fit) = &st.usl else { continue };
+        let measured: Vec<(f64, f64)> = st
+            .points
+            .iter()
+            .filter(|p| !p.detail.interrupted)
+            .map(|p| (p.value, p.achieved_rps))
+            .collect();
+        let top = measured
+            .iter()
+            .map(|p| p.0)
+            .fold(1.0, f64::max)
+            .max(fit.peak_n.map_or(1.0, |n| n.min(1024.0)))
+            * 1.25;
+        let curve: Vec<(f64, f64)> = (0..=60)
+            .map(|i| {
+                let x = 1.0 + (top - 1.0) * f64::from(i) / 60.0;
+                (x, fit.predict(x))
+            })
+            .collect();
+        series.push(Series {
+            name: format!("{} measured", st.label),
+            color: k,
+            points: measured,
+        });
+        series.push(Series {
+            name: format!("{} USL fit (R² {:.3})", st.label, fit.r2),
+            color: palette + 2 + k,
+            points: curve,
+        });
+    }
+    if series.is_empty() {
+        return None;
+    }
+    Some(Chart {
+        id: "sweep-usl".into(),
+        title: "Throughput against data-plane threads, with the USL fit".into(),
+        note: "Measured throughput at each thread count and the Universal Scalability Law \
+               curve fitted to it: X(N) = λN / (1 + σ(N−1) + κN(N−1)). σ is contention, κ \
+               coherency cost; the curve peaks at √((1−σ)/κ) threads."
+            .into(),
+        body: Body::Lines(vec![LinePanel {
+            title: None,
+            x: Axis::new("data-plane threads (data_plane.workers)", Scale::Linear),
+            y: Axis::new("achieved, responses per second", Scale::Linear),
+            series,
+            bands: Vec::new(),
+        }]),
+    })
+}
+
+/// What writing a sweep's report produced.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// Files written.
+    pub files: Vec<PathBuf>,
+    /// Charts that could not be drawn, in words.
+    pub failures: Vec<String>,
+}
+
+/// Write `report.html` and the charts (SVG and PNG) of the sweep in `dir`.
+///
+/// # Errors
+///
+/// `report.html` cannot be written (a chart that cannot be drawn is a
+/// failure in [`Written`], not an error).
+pub fn write_report(s: &SweepSummary, dir: &Path) -> Result<Written> {
+    let mut written = Written::default();
+    let mut drawn = Vec::new();
+    for chart in charts(s) {
+        match crate::charts::write_files(&chart, dir) {
+            Ok(svg) => {
+                written.files.push(dir.join(format!("{}.svg", chart.id)));
+                written.files.push(dir.join(format!("{}.png", chart.id)));
+                drawn.push((chart, svg));
+            }
+            Err(e) => written.failures.push(format!("{e}")),
+        }
+    }
+    let html = html(s, &drawn);
+    let path = dir.join(crate::page::HTML_FILE);
+    write_atomically(&path, html.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    written.files.push(path);
+    Ok(written)
+}
+
+/// The sweep's `report.html`: headline with the knees, the SLO, a table per
+/// strategy, the charts, the USL fit, the workload and the environment.
+pub fn html(s: &SweepSummary, charts: &[(Chart, String)]) -> String {
+    use crate::page::esc;
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>sigstorm sweep: {} ({})</title><style>{}</style></head><body>\n",
+        esc(&s.workload.name),
+        esc(&s.run_id),
+        crate::page::CSS
+    );
+    let _ = writeln!(
+        o,
+        "<h1>sigstorm sweep: workload <code>{}</code>, varying <code>{}</code></h1>",
+        esc(&s.workload.name),
+        esc(&s.vary.name)
+    );
+    let _ = writeln!(
+        o,
+        "<p class=\"sub\">sweep <code>{}</code>, started {} (real UTC){}</p>",
+        esc(&s.run_id),
+        esc(&s.started_at),
+        if s.complete {
+            ""
+        } else {
+            ", <b class=\"warn\">incomplete: interrupted, the figures cover what was measured</b>"
+        }
+    );
+    if !s.workload.description.is_empty() {
+        let _ = writeln!(o, "<p>{}</p>", esc(&s.workload.description));
+    }
+    let headline: Vec<String> = s
+        .sweep
+        .iter()
+        .map(|st| {
+            if s.vary.is_rate() {
+                match st.knee_rps {
+                    Some(k) => format!("{}: knee at {} req/s", st.label, fmt_value(k)),
+                    None => format!("{}: no rate met the SLO", st.label),
+                }
+            } else {
+                let best = st
+                    .points
+                    .iter()
+                    .filter(|p| !p.detail.interrupted)
+                    .max_by(|a, b| a.achieved_rps.total_cmp(&b.achieved_rps));
+                match best {
+                    Some(p) => format!(
+                        "{}: most throughput {}/s at {} = {}",
+                        st.label,
+                        human_rate(p.achieved_rps),
+                        s.vary.name,
+                        fmt_value(p.value)
+                    ),
+                    None => format!("{}: no points", st.label),
+                }
+            }
+        })
+        .collect();
+    let _ = writeln!(
+        o,
+        "<p class=\"headline\" id=\"headline\">{}</p>",
+        esc(&headline.join("; "))
+    );
+    let _ = writeln!(
+        o,
+        "<p>Each point runs the workload once per strategy with <code>{}</code> (<code>{}</code>) \
+         set to the value. SLO ({}): {}. A point meets it when all of this holds. {}</p>",
+        esc(&s.vary.name),
+        esc(&s.vary.field),
+        esc(&s.slo.source),
+        esc(&s.slo.describe()),
+        if s.vary.is_rate() {
+            "The knee is the largest offered rate that meets it; bisection points are marked *."
+        } else {
+            "The knee (an offered rate) is only found when the rate is varied."
+        }
+    );
+    for st in &s.sweep {
+        let _ = writeln!(o, "<h2>{}</h2>", esc(&st.label));
+        let _ = writeln!(
+            o,
+            "<div class=\"scroll\"><table><tr><th>{}</th><th>offered/s</th><th>achieved/s</th>\
+             <th>p50</th><th>p99</th><th>p99.9</th><th>max</th><th>svc p99</th><th>late p99</th>\
+             <th>shed</th><th>unavailable</th><th>SLO</th><th>why not</th></tr>",
+            esc(&s.vary.name)
+        );
+        for p in &st.points {
+            let d = &p.detail;
+            let _ = writeln!(
+                o,
+                "<tr{}><td class=n>{}{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td>\
+                 <td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td>\
+                 <td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td><td>{}</td></tr>",
+                if p.meets_slo { " class=\"win\"" } else { "" },
+                fmt_value(p.value),
+                if p.bisect { "*" } else { "" },
+                human_rate(p.offered_rps),
+                human_rate(p.achieved_rps),
+                human_us(d.p50_us),
+                human_us(p.p99_us),
+                human_us(d.p999_us),
+                human_us(d.max_us),
+                human_us(d.service_p99_us),
+                human_us(d.lateness_p99_us),
+                p.shed,
+                d.unavailable,
+                if p.meets_slo { "yes" } else { "no" },
+                esc(&p.why)
+            );
+        }
+        let _ = writeln!(o, "</table></div>");
+        if s.vary.is_rate() {
+            let _ = writeln!(
+                o,
+                "<p><b>knee: {}</b></p>",
+                st.knee_rps
+                    .map_or("none (no rate met the SLO)".to_string(), |k| format!(
+                        "{} req/s",
+                        fmt_value(k)
+                    ))
+            );
+        }
+        if let Some(fit) = &st.usl {
+            let _ = writeln!(
+                o,
+                "<p>Universal Scalability Law fit on the {} points: σ = {:.4} (contention), \
+                 κ = {:.5} (coherency), λ = {:.0} req/s per thread, R² = {:.3}; {}.</p>",
+                esc(st.usl_points.as_deref().unwrap_or("all")),
+                fit.sigma,
+                fit.kappa,
+                fit.lambda,
+                fit.r2,
+                esc(&peak_text(fit))
+            );
+        } else if let Some(note) = &st.usl_points {
+            let _ = writeln!(o, "<p>USL: {}</p>", esc(note));
+        }
+    }
+    let _ = writeln!(o, "<h2 id=\"charts\">Charts</h2>");
+    for (chart, svg) in charts {
+        let _ = writeln!(
+            o,
+            "<figure id=\"chart-{}\">{}<figcaption>{} <a href=\"{}.png\">PNG</a> \
+             <a href=\"{}.svg\">SVG</a></figcaption></figure>",
+            esc(&chart.id),
+            crate::page::strip_xml_declaration(svg),
+            esc(&chart.note),
+            esc(&chart.id),
+            esc(&chart.id)
+        );
+    }
+    let e = &s.environment;
+    let _ = writeln!(o, "<h2 id=\"environment\">Environment</h2>");
+    let _ = writeln!(
+        o,
+        "<p>{} on {} ({} cores), {}, {} build, commit {}, {}.</p>",
+        esc(&s.sigstorm_version),
+        esc(&e.cpu),
+        e.cores,
+        esc(&e.os),
+        esc(&e.profile),
+        esc(&e.git_commit),
+        esc(&e.rustc)
+    );
+    let _ = writeln!(o, "<h2 id=\"workload\">Workload</h2>");
+    let text = toml::to_string_pretty(&s.workload).unwrap_or_else(|e| format!("({e})"));
+    let _ = writeln!(o, "<pre>{}</pre>", esc(&text));
+    let _ = writeln!(o, "</body></html>");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workload() -> Workload {
+        Workload::default_workload().expect("the default workload")
+    }
+
+    #[test]
+    fn aliases_and_dotted_paths_set_fields() {
+        let w = workload();
+        assert_eq!(
+            set_field(&w, "rate", 1234.0).unwrap().load.rate_per_sec,
+            1234.0
+        );
+        assert_eq!(
+            set_field(&w, "load.rate_per_sec", 99.5)
+                .unwrap()
+                .load
+                .rate_per_sec,
+            99.5
+        );
+        assert_eq!(set_field(&w, "workers", 2.0).unwrap().data_plane.workers, 2);
+        assert_eq!(set_field(&w, "users", 50.0).unwrap().principals.users, 50);
+        assert_eq!(set_field(&w, "keys", 60.0).unwrap().principals.users, 60);
+        assert_eq!(
+            set_field(&w, "cache", 10.0)
+                .unwrap()
+                .data_plane
+                .cache_capacity,
+            10
+        );
+        assert_eq!(set_field(&w, "regions", 2.0).unwrap().regions.len(), 2);
+        assert_eq!(
+            set_field(&w, "regions[1].rtt_ms", 7.0).unwrap().regions[1].rtt_ms,
+            Some(7.0)
+        );
+        let d = set_field(&w, "delay", 200.0).unwrap();
+        assert_eq!(d.replication.delay_median_ms, 200.0);
+        assert_eq!(d.replication.delay_p99_ms, 3000.0);
+        let mut storm = w.clone();
+        storm.schedule = crate::workload::Workload::parse(
+            &format!(
+                "{}\n[[schedule]]\nkind = \"create_users\"\nat_s = 1\ncount = 10\n",
+                crate::workload::DEFAULT_WORKLOAD
+            ),
+            "t",
+        )
+        .unwrap()
+        .schedule;
+        let s = set_field(&storm, "schedule[0].count", 30.0).unwrap();
+        let v = toml::Value::try_from(&s.schedule[0]).unwrap();
+        assert_eq!(v.get("count").and_then(toml::Value::as_integer), Some(30));
+        // The SLO section is optional: setting it creates it.
+        assert_eq!(
+            set_field(&w, "slo.p99_ms", 3.0)
+                .unwrap()
+                .slo
+                .map(|s| s.p99_ms),
+            Some(3.0)
+        );
+    }
+
+    #[test]
+    fn bad_fields_and_values_name_the_field() {
+        let w = workload();
+        let err = |name: &str, v: f64| format!("{:#}", set_field(&w, name, v).unwrap_err());
+        assert!(
+            err("load.rat", 5.0).contains("rat"),
+            "{}",
+            err("load.rat", 5.0)
+        );
+        assert!(err("nosuch.field", 5.0).contains("nosuch"));
+        assert!(err("name", 5.0).contains("`name` is not a numeric field"));
+        assert!(err("data_plane.cache_backends", 1.0).contains("not a numeric field"));
+        assert!(err("workers", 1.5).contains("whole number"));
+        assert!(err("workers", 0.0).contains("data_plane.workers"));
+        assert!(err("rate", -3.0).contains("load.rate_per_sec"));
+        assert!(err("regions", 9.0).contains("regions"));
+        assert!(err("regions[9].rtt_ms", 1.0).contains("regions[9]"));
+        assert!(err("load..x", 1.0).contains("not a workload field path"));
+        assert!(err("schedule[0].count", 1.0).contains("schedule[0]"));
+    }
+
+    #[test]
+    fn vary_parses_and_sorts() {
+        let v = Vary::parse("rate=5k,2000, 1000,2000").unwrap();
+        assert_eq!(v.field, RATE_FIELD);
+        assert_eq!(v.values, [1000.0, 2000.0, 5000.0]);
+        assert!(v.is_rate());
+        assert!(Vary::parse("rate").is_err());
+        assert!(Vary::parse("=1,2").is_err());
+        assert!(Vary::parse("rate=").is_err());
+        assert!(Vary::parse("rate=1,x").is_err());
+        assert!(Vary::parse("workers=1,2").unwrap().is_workers());
+    }
+
+    #[test]
+    fn slo_parses_with_units() {
+        assert_eq!(parse_slo("p99=2ms").unwrap(), 2000.0);
+        assert_eq!(parse_slo("p99=250us").unwrap(), 250.0);
+        assert_eq!(parse_slo("p99=250µs").unwrap(), 250.0);
+        assert_eq!(parse_slo("p99=1.5s").unwrap(), 1_500_000.0);
+        assert!(parse_slo("p99=2").is_err());
+        assert!(parse_slo("p50=2ms").is_err());
+        assert!(parse_slo("p99=-2ms").is_err());
+        assert!(parse_slo("2ms").is_err());
+        let mut w = workload();
+        assert_eq!(Slo::choose(None, &w).p99_us, None);
+        w.slo = Some(crate::workload::SloConfig { p99_ms: 3.0 });
+        assert_eq!(Slo::choose(None, &w).p99_us, Some(3000.0));
+        assert_eq!(Slo::choose(Some(10.0), &w).p99_us, Some(10.0));
+        assert_eq!(Slo::choose(Some(10.0), &w).source, "--slo");
+    }
+
+    #[test]
+    fn slo_judges_latency_shedding_and_keeping_up() {
+        let slo = Slo {
+            p99_us: Some(2000.0),
+            source: "--slo".into(),
+            min_achieved_share: MIN_ACHIEVED_SHARE,
+        };
+        let m = |achieved: f64, p99: f64, shed: u64| Measurement {
+            offered_rps: 1000.0,
+            achieved_rps: achieved,
+            p99_us: p99,
+            shed,
+            ..Measurement::default()
+        };
+        assert!(slo.judge(&m(1000.0, 1999.0, 0)).0);
+        assert!(slo.judge(&m(980.0, 2000.0, 0)).0);
+        assert!(!slo.judge(&m(979.0, 100.0, 0)).0);
+        assert!(!slo.judge(&m(1000.0, 2001.0, 0)).0);
+        let (ok, why) = slo.judge(&m(1000.0, 100.0, 3));
+        assert!(!ok);
+        assert!(why.contains("3 shed"));
+    }
+
+    /// A fake data plane: keeps up to `capacity`, p99 climbs as it nears it.
+    fn fake(
+        capacity: f64,
+    ) -> impl FnMut(&Workload, Plan, &str, f64, usize, usize) -> Result<Measurement> {
+        move |w: &Workload, plan: Plan, _: &str, _: f64, _: usize, _: usize| {
+            let cap = if plan.strategy == Strategy::PerService {
+                capacity * 2.0
+            } else {
+                capacity
+            };
+            let rate = w.load.rate_per_sec;
+            let load = rate / cap;
+            Ok(Measurement {
+                offered_rps: rate,
+                achieved_rps: rate.min(cap),
+                p99_us: if load < 1.0 {
+                    100.0 / (1.0 - load)
+                } else {
+                    1e6
+                },
+                ..Measurement::default()
+            })
+        }
+    }
+
+    #[test]
+    fn sweep_finds_the_knee_and_bisects_toward_it() {
+        let mut w = workload();
+        w.strategies = Some(vec![Strategy::PerRegion, Strategy::PerService]);
+        let vary = Vary::parse("rate=1000,4000,8000,16000").unwrap();
+        let slo = Slo::choose(Some(1000.0), &w);
+        let stop = AtomicBool::new(false);
+        let mut saves = 0;
+        let mut runner = fake(10_000.0);
+        let sweeps = execute(&w, &vary, 0, &slo, &stop, &mut runner, &mut |_, _| {
+            saves += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(saves, 9, "after each of 8 points, and at the end");
+        // p99 <= 1 ms while load <= 0.9: 9000 for per-region, 18000 for
+        // per-service.
+        assert_eq!(sweeps[0].label, "per-region");
+        assert_eq!(sweeps[0].knee_rps, Some(8000.0));
+        assert_eq!(sweeps[1].knee_rps, Some(16000.0));
+        assert_eq!(bracket(&sweeps[0].points), Some((8000.0, 16000.0)));
+        assert_eq!(bracket(&sweeps[1].points), None);
+
+        let mut runner = fake(10_000.0);
+        let sweeps = execute(&w, &vary, 4, &slo, &stop, &mut runner, &mut |_, _| Ok(())).unwrap();
+        // 12000 fails, 10000 fails, 9000 fails (p99 a hair over 1 ms in floating
+        // point), 8500 meets.
+        let bisected: Vec<f64> = sweeps[0]
+            .points
+            .iter()
+            .filter(|p| p.bisect)
+            .map(|p| p.value)
+            .collect();
+        assert_eq!(bisected, [8500.0, 9000.0, 10000.0, 12000.0]);
+        assert_eq!(sweeps[0].knee_rps, Some(8500.0));
+        // Nothing failed above per-service's knee: no bisection.
+        assert!(sweeps[1].points.iter().all(|p| !p.bisect));
+        // Points stay sorted.
+        assert!(sweeps[0].points.windows(2).all(|p| p[0].value < p[1].value));
+    }
+
+    #[test]
+    fn knee_bracket_and_midpoint() {
+        let p = |value: f64, meets: bool| Point {
+            value,
+            offered_rps: value,
+            achieved_rps: value,
+            p99_us: 1.0,
+            shed: 0,
+            meets_slo: meets,
+            why: String::new(),
+            bisect: false,
+            detail: Measurement::default(),
+        };
+        assert_eq!(knee(&[p(1.0, false), p(2.0, false)]), None);
+        assert_eq!(bracket(&[p(1.0, false), p(2.0, false)]), Some((0.0, 1.0)));
+        // Not monotonic: the largest meeting value is the knee.
+        let pts = [p(1.0, true), p(2.0, false), p(3.0, true), p(4.0, false)];
+        assert_eq!(knee(&pts), Some(3.0));
+        assert_eq!(bracket(&pts), Some((3.0, 4.0)));
+        assert_eq!(midpoint(3.0, 4.0), None);
+        assert_eq!(midpoint(1000.0, 2000.0), Some(1500.0));
+        assert_eq!(midpoint(0.0, 1.0), None);
+    }
+
+    #[test]
+    fn bisect_needs_the_rate_and_bad_values_fail_before_running() {
+        let w = workload();
+        let stop = AtomicBool::new(false);
+        let slo = Slo::choose(None, &w);
+        let mut ran = 0;
+        let mut runner = |_: &Workload, _: Plan, _: &str, _: f64, _: usize, _: usize| {
+            ran += 1;
+            Ok(Measurement::default())
+        };
+        let vary = Vary::parse("workers=1,2").unwrap();
+        assert!(execute(&w, &vary, 2, &slo, &stop, &mut runner, &mut |_, _| Ok(())).is_err());
+        let vary = Vary::parse("workers=1,0").unwrap();
+        let e = execute(&w, &vary, 0, &slo, &stop, &mut runner, &mut |_, _| Ok(())).unwrap_err();
+        assert!(format!("{e:#}").contains("data_plane.workers"));
+        assert_eq!(ran, 0);
+    }
+
+    #[test]
+    fn an_interrupt_keeps_the_points_so_far() {
+        let mut w = workload();
+        w.strategies = Some(vec![Strategy::PerRegion]);
+        let vary = Vary::parse("rate=1000,2000,3000").unwrap();
+        let slo = Slo::choose(None, &w);
+        let stop = AtomicBool::new(false);
+        let mut runner = |w: &Workload, _: Plan, _: &str, _: f64, n: usize, _: usize| {
+            if n == 2 {
+                stop.store(true, Ordering::Relaxed);
+            }
+            Ok(Measurement {
+                offered_rps: w.load.rate_per_sec,
+                achieved_rps: w.load.rate_per_sec,
+                ..Measurement::default()
+            })
+        };
+        let mut last_complete = None;
+        let sweeps = execute(&w, &vary, 0, &slo, &stop, &mut runner, &mut |_, c| {
+            last_complete = Some(c);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(sweeps[0].points.len(), 2);
+        assert_eq!(sweeps[0].knee_rps, Some(2000.0));
+        assert_eq!(last_complete, Some(false));
+    }
+}
