@@ -161,7 +161,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "NAME=V1,V2,...")]
     pub vary: String,
     /// Latency SLO: p99=DURATION with a unit (us, ms, s), such as p99=2ms
-    /// (overrides the workload's [slo] p99_ms).
+    /// (overrides the workload's `[slo] p99_ms`).
     #[arg(long, value_name = "p99=DURATION")]
     pub slo: Option<String>,
     /// Extra runs per strategy that halve the gap between the knee and the
