@@ -31,8 +31,8 @@ const AFTER_HELP: &str = "\
 Examples:
   sigstorm                                   the default workload, all four strategies
   sigstorm run workloads/default.toml --strategies per-region,per-service --rate 5000
-  sigstorm run --quick --out /tmp/smoke      a few seconds per strategy
-  sigstorm report results/20261203-164453-default     regenerate report.html and the charts
+  sigstorm run --quick --out smoke           a few seconds per strategy, into ./smoke
+  sigstorm report results/2026-12-03-xeon-2vcpu/default   regenerate report.html and the charts
   sigstorm compare results/RUN-A results/RUN-B       B against A, per strategy
   sigstorm verify --request signed.txt --access-key-id AKID   (secret: AWS_SECRET_ACCESS_KEY)
 
