@@ -1,11 +1,12 @@
 //! The command line: raw flags (clap) resolved into library calls. `run`
-//! drives a workload and writes its report; `report` regenerates the report
-//! of a results folder and `compare` compares two; `sign` and `verify` are
+//! drives a workload and writes its report; `sweep` runs it once per value of
+//! a field; `report` regenerates the report of a results folder, `compare`
+//! compares two, `whatif` sizes a target from one; `sign` and `verify` are
 //! the tools a person debugging `SignatureDoesNotMatch` reaches for.
 //!
-//! Exit codes: 0 success (for `verify`: accepted); 1 a run finished but a
-//! correctness check failed (for `verify`: rejected); 2 bad input or usage;
-//! 130 interrupted (what was measured is kept).
+//! Exit codes: 0 success (for `verify`: accepted); 1 a run or a sweep
+//! finished but a correctness check failed (for `verify`: rejected); 2 bad
+//! input or usage; 130 interrupted (what was measured is kept).
 
 use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
@@ -150,10 +151,19 @@ varied) is the largest offered rate meeting it; --bisect N runs N more rates per
 strategy between the knee and the next higher failing rate. Varying workers also
 fits the Universal Scalability Law to the points.
 
+At the end the sweep answers a what-if from its own points, as `sigstorm whatif
+--from DIR` would: the data-plane workers (cores) per region each strategy needs
+for the target of --rps-per-region, --p99-ms, --keys and --regions (default:
+1,000,000 req/s per region at p99 <= 5 ms, 10,000,000 keys, 17 regions), with
+every assumption. It is printed after the table and kept in the report.
+
 Writes into the folder: summary.json (kind \"sweep\"; rewritten after every point,
-so an interrupted sweep keeps its points), report.html, and the charts
-sweep-throughput, sweep-p99 (and sweep-usl) as SVG and PNG.
-Exit status: 0 done; 2 bad input; 130 interrupted (the points so far are kept).")]
+so an interrupted sweep keeps its points; the what-if answer under \"whatif\"),
+report.html, summary.md, and the charts sweep-throughput, sweep-p99 (and
+sweep-usl) as SVG and PNG.
+Exit status: 0 done; 1 done, but a correctness check failed at some point (stale
+accepts, unexpected rejections or accepts; every file is still written); 2 bad input;
+130 interrupted (the points so far are kept).")]
 pub struct SweepArgs {
     /// Workload TOML file (default: the embedded workloads/default.toml).
     pub workload: Option<PathBuf>,
@@ -196,6 +206,9 @@ pub struct SweepArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// The target of the what-if answer in the sweep's report.
+    #[command(flatten)]
+    pub target: crate::whatif::TargetArgs,
 }
 
 /// Flags of `sigstorm report`.
@@ -450,14 +463,16 @@ fn sweep_command(args: &SweepArgs, stop: &AtomicBool) -> Result<i32> {
         .map(crate::sweep::parse_slo)
         .transpose()?;
     let slo = crate::sweep::Slo::choose(slo_flag, &workload);
+    let target = args.target.target();
     let output = crate::sweep::SweepOutput {
         results_root: PathBuf::from("results"),
         dir: args.out.clone(),
         quiet: args.quiet,
     };
     let (summary, dir) =
-        crate::sweep::run_sweep(&workload, &vary, args.bisect, &slo, &output, stop)?;
+        crate::sweep::run_sweep(&workload, &vary, args.bisect, &slo, &target, &output, stop)?;
     emit(crate::sweep::table(&summary).as_bytes())?;
+    emit(format!("\n{}", crate::sweep::whatif_text(&summary)).as_bytes())?;
     eprintln!("sigstorm: wrote {}", dir.join("summary.json").display());
     match crate::sweep::write_report(&summary, &dir) {
         Ok(written) => {
@@ -465,9 +480,9 @@ fn sweep_command(args: &SweepArgs, stop: &AtomicBool) -> Result<i32> {
                 eprintln!("sigstorm: warning: {failure}");
             }
             eprintln!(
-                "sigstorm: wrote {} (and {} chart files)",
+                "sigstorm: wrote {} (and summary.md, {} chart files)",
                 dir.join(crate::page::HTML_FILE).display(),
-                written.files.len().saturating_sub(1)
+                written.files.len().saturating_sub(2)
             );
         }
         Err(e) => eprintln!(
@@ -478,6 +493,16 @@ fn sweep_command(args: &SweepArgs, stop: &AtomicBool) -> Result<i32> {
     if stop.load(Ordering::Relaxed) {
         eprintln!("sigstorm: interrupted; summary.json holds the points measured");
         return Ok(130);
+    }
+    // As `run`: a correctness defect at any point fails the sweep, after
+    // every file is written.
+    let defects = summary.defects();
+    if defects > 0 {
+        eprintln!(
+            "sigstorm: correctness check failed: {defects} stale accepts or unexpected decisions \
+             (see the points' detail in summary.json)"
+        );
+        return Ok(1);
     }
     Ok(0)
 }

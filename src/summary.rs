@@ -485,7 +485,7 @@ impl IntervalSummary {
     /// Summarize interval `i` of length `interval_s` of a window of
     /// `window_s` seconds (the last interval may be shorter).
     pub fn from_figures(i: usize, f: &IntervalFigures, interval_s: f64, window_s: f64) -> Self {
-        let t_s = round_to(i as f64 * interval_s, 1e-6);
+        let t_s = round_to_micros(i as f64 * interval_s);
         let length_s = interval_s.min(window_s - t_s);
         IntervalSummary {
             t_s,
@@ -547,8 +547,11 @@ impl ReplicationSummary {
     }
 }
 
-fn round_to(x: f64, step: f64) -> f64 {
-    (x / step).round() * step
+/// `x` rounded to whole microseconds. Dividing by a million (rather than
+/// multiplying by 1e-6, which is not exact in binary) gives the nearest
+/// double to the decimal, so 0.1 s is written `0.1`, not `0.09999999999999999`.
+fn round_to_micros(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
 }
 
 /// The intervals of `figures` that start within a measured window of
@@ -808,6 +811,17 @@ pub(crate) mod tests {
     use crate::metrics::{Expectation, Recorder};
     use crate::sigv4::ErrorCode;
     use crate::storm::ActionRecord;
+
+    #[test]
+    fn interval_starts_are_written_as_their_decimals() {
+        for i in 0..100u32 {
+            let t = round_to_micros(f64::from(i) * 0.1);
+            // The shortest text of the double is the decimal itself.
+            assert_eq!(t.to_string(), format!("{}", f64::from(i) / 10.0), "{i}");
+        }
+        assert_eq!(round_to_micros(0.1 + 0.2), 0.3);
+        assert_eq!(round_to_micros(2.000_000_4), 2.0);
+    }
 
     const WORKLOAD: &str = r#"
 name = "roundtrip"

@@ -34,6 +34,7 @@ use crate::report::{human_rate, human_us};
 use crate::run::{plans, run_strategy, Plan};
 use crate::strategy::Strategy;
 use crate::summary::{write_atomically, CpuSplit, Environment, RunSummary};
+use crate::whatif::{Answer, Target};
 use crate::workload::Workload;
 
 /// A point keeps up when it achieves at least this share of the offered
@@ -347,7 +348,16 @@ impl Slo {
         let mut why = Vec::new();
         if let Some(limit) = self.p99_us {
             if m.p99_us.is_nan() || m.p99_us > limit {
-                why.push(format!("p99 {} > {}", human_us(m.p99_us), human_us(limit)));
+                let mut reason = format!("p99 {} > {}", human_us(m.p99_us), human_us(limit));
+                // Latency counts from the intended start, so a late generator
+                // fails a point by itself: say so rather than blame the server.
+                if m.lateness_p99_us >= 0.5 * m.p99_us {
+                    reason.push_str(&format!(
+                        " (of which generator lateness p99 {}: the pacing, not the data plane)",
+                        human_us(m.lateness_p99_us)
+                    ));
+                }
+                why.push(reason);
             }
         }
         if m.shed > 0 {
@@ -442,6 +452,18 @@ pub struct Measurement {
     pub warnings: Vec<String>,
     /// Stopped early by an interrupt.
     pub interrupted: bool,
+    /// Requests allowed although the AZ's applied state did not allow them
+    /// (a correctness defect).
+    #[serde(default)]
+    pub stale_accepts: u64,
+    /// Legitimate requests refused although the AZ's applied state allowed
+    /// them (a correctness defect).
+    #[serde(default)]
+    pub unexpected_rejections: u64,
+    /// Requests built to be refused that were allowed (a correctness
+    /// defect).
+    #[serde(default)]
+    pub unexpected_accepts: u64,
 }
 
 impl Measurement {
@@ -465,7 +487,18 @@ impl Measurement {
             cpu: Some(run.cpu),
             warnings: run.warnings.clone(),
             interrupted: run.interrupted,
+            stale_accepts: f.stale_accepts,
+            unexpected_rejections: f.unexpected_rejections,
+            unexpected_accepts: f.unexpected_accepts,
         }
+    }
+
+    /// Correctness defects: stale accepts, unexpected rejections and
+    /// unexpected accepts (what makes `sigstorm run` exit 1).
+    pub fn defects(&self) -> u64 {
+        self.stale_accepts
+            .saturating_add(self.unexpected_rejections)
+            .saturating_add(self.unexpected_accepts)
     }
 }
 
@@ -546,6 +579,125 @@ pub struct SweepSummary {
     pub slo: Slo,
     /// Per run label, its points and knee.
     pub sweep: Vec<StrategySweep>,
+    /// The what-if answer from this sweep's own measurements (as
+    /// `sigstorm whatif --from DIR` gives it, for the target of the sweep's
+    /// `--rps-per-region`, `--p99-ms`, `--keys` and `--regions`); `null`
+    /// until the sweep ends, or when no point had the figures needed (see
+    /// `whatif_error`).
+    #[serde(default)]
+    pub whatif: Option<Answer>,
+    /// Why there is no what-if answer.
+    #[serde(default)]
+    pub whatif_error: Option<String>,
+}
+
+impl SweepSummary {
+    /// Correctness defects over every point (see [`Measurement::defects`]).
+    pub fn defects(&self) -> u64 {
+        defects(&self.sweep)
+    }
+
+    /// Answer `target` from this sweep's measurements, into `whatif` (or
+    /// `whatif_error`).
+    pub fn answer(&mut self, target: &Target) {
+        let (answer, error) = match serde_json::to_value(&*self) {
+            Ok(v) => {
+                match crate::whatif::whatif(&v, &format!("this sweep, {}", self.run_id), target) {
+                    Ok(a) => (Some(a), None),
+                    Err(e) => (None, Some(e.to_string())),
+                }
+            }
+            Err(e) => (None, Some(format!("cannot represent the sweep: {e}"))),
+        };
+        self.whatif = answer;
+        self.whatif_error = error;
+    }
+}
+
+/// Correctness defects over every point of `sweeps`.
+pub fn defects(sweeps: &[StrategySweep]) -> u64 {
+    sweeps
+        .iter()
+        .flat_map(|s| &s.points)
+        .map(|p| p.detail.defects())
+        .fold(0, u64::saturating_add)
+}
+
+/// The points with correctness defects, in words (`per-region rate=600: 2
+/// unexpected rejections`).
+pub fn defect_lines(s: &SweepSummary) -> Vec<String> {
+    let mut out = Vec::new();
+    for st in &s.sweep {
+        for p in &st.points {
+            let d = &p.detail;
+            if d.defects() == 0 {
+                continue;
+            }
+            let mut what = Vec::new();
+            for (n, name) in [
+                (d.stale_accepts, "stale accepts"),
+                (d.unexpected_rejections, "unexpected rejections"),
+                (d.unexpected_accepts, "unexpected accepts"),
+            ] {
+                if n > 0 {
+                    what.push(format!("{n} {name}"));
+                }
+            }
+            out.push(format!(
+                "{} {}={}: {}",
+                st.label,
+                s.vary.name,
+                fmt_value(p.value),
+                what.join(", ")
+            ));
+        }
+    }
+    out
+}
+
+/// A generator late by more than this (p99) and by at least half the
+/// point's p99 latency sets the point's figures itself.
+const LATE_GENERATOR_US: f64 = 1000.0;
+
+/// One line per run label whose points were held back by the load
+/// generator: it shares the cores with the data planes, and past its own
+/// ceiling it offers the load late, so such points (and a USL fit or what-if
+/// drawn from them) measure the generator, not data-plane scaling.
+pub fn late_generator_lines(s: &SweepSummary) -> Vec<String> {
+    let mut out = Vec::new();
+    for st in &s.sweep {
+        let late: Vec<&Point> = st
+            .points
+            .iter()
+            .filter(|p| {
+                let late = p.detail.lateness_p99_us;
+                late > LATE_GENERATOR_US && late >= 0.5 * p.p99_us
+            })
+            .collect();
+        let Some(worst) = late
+            .iter()
+            .map(|p| p.detail.lateness_p99_us)
+            .max_by(f64::total_cmp)
+        else {
+            continue;
+        };
+        let values: Vec<String> = late.iter().map(|p| fmt_value(p.value)).collect();
+        out.push(format!(
+            "{}: the generator was late at {}={} (lateness p99 up to {}): there the load \
+             generator, sharing the cores, held the offered load back, so these points{} measure \
+             the generator, not the data planes; lower --rate or give the generator its own cores",
+            st.label,
+            s.vary.name,
+            values.join(","),
+            human_us(worst),
+            if st.usl.is_some() {
+                " and the USL fit"
+            } else {
+                ""
+            }
+        ));
+    }
+    out
 }
 
 /// The knee of `points`: the largest value (an offered rate) among those
@@ -707,23 +859,30 @@ pub fn saturated(p: &Point) -> bool {
     p.shed > 0 || p.achieved_rps < MIN_ACHIEVED_SHARE * p.offered_rps
 }
 
-/// Fit the Universal Scalability Law to (threads, achieved) of the points:
-/// the saturated ones when there are at least three, else all.
-fn fit_usl(s: &mut StrategySweep) {
+/// The (threads, achieved) points a Universal Scalability Law fit uses, in
+/// order, and which they are: the saturated ones when there are at least
+/// three, else all (interrupted points aside).
+pub fn usl_inputs(s: &StrategySweep) -> (Vec<(f64, f64)>, &'static str) {
     let usable: Vec<&Point> = s.points.iter().filter(|p| !p.detail.interrupted).collect();
     let sat: Vec<(f64, f64)> = usable
         .iter()
         .filter(|p| saturated(p))
         .map(|p| (p.value, p.achieved_rps))
         .collect();
-    let (pts, which) = if sat.len() >= 3 {
+    if sat.len() >= 3 {
         (sat, "saturated")
     } else {
         (
             usable.iter().map(|p| (p.value, p.achieved_rps)).collect(),
             "all",
         )
-    };
+    }
+}
+
+/// Fit the Universal Scalability Law to (threads, achieved) of the points
+/// (see [`usl_inputs`]).
+fn fit_usl(s: &mut StrategySweep) {
+    let (pts, which) = usl_inputs(s);
     match crate::usl::fit(&pts) {
         Ok(fit) => {
             s.usl = Some(fit);
@@ -748,21 +907,25 @@ pub struct SweepOutput {
 }
 
 /// Run a sweep of `base` for real and write `summary.json` into its folder
-/// after every point; returns the summary and the folder.
+/// after every point; at the end, answer the what-if `target` from the
+/// points measured (into `whatif`). Returns the summary and the folder.
 ///
 /// # Errors
 ///
-/// Bad input (a value the workload refuses, `--bisect` without the rate), a
-/// folder that cannot be written, or a run that cannot be set up.
+/// Bad input (a value the workload refuses, `--bisect` without the rate, a
+/// bad target), a folder that cannot be written, or a run that cannot be
+/// set up.
 pub fn run_sweep(
     base: &Workload,
     vary: &Vary,
     bisect: usize,
     slo: &Slo,
+    target: &Target,
     output: &SweepOutput,
     stop: &AtomicBool,
 ) -> Result<(SweepSummary, PathBuf)> {
     // Refuse bad input before creating anything.
+    target.validate()?;
     for v in &vary.values {
         set_field(base, &vary.name, *v)?;
     }
@@ -805,6 +968,8 @@ pub fn run_sweep(
         bisect,
         slo: slo.clone(),
         sweep: Vec::new(),
+        whatif: None,
+        whatif_error: None,
     };
     let quiet = output.quiet;
     let vary_name = vary.name.clone();
@@ -844,6 +1009,7 @@ pub fn run_sweep(
             .sweep
             .iter()
             .all(|s| s.points.iter().all(|p| !p.detail.interrupted));
+    summary.answer(target);
     save_summary(&path, &summary)?;
     Ok((summary, dir))
 }
@@ -947,6 +1113,11 @@ pub fn table(s: &SweepSummary) -> String {
                 fit.r2,
                 peak_text(fit)
             );
+            let _ = writeln!(
+                o,
+                "  residuals (measured - fitted): {}",
+                residuals_text(st, fit)
+            );
         } else if let Some(note) = &st.usl_points {
             let _ = writeln!(o, "  USL: {note}");
         }
@@ -954,6 +1125,261 @@ pub fn table(s: &SweepSummary) -> String {
     if s.sweep.iter().any(|st| st.points.iter().any(|p| p.bisect)) {
         let _ = writeln!(o, "\n* run by the bisection");
     }
+    let late = late_generator_lines(s);
+    if !late.is_empty() {
+        let _ = writeln!(o, "\nwarning, generator-bound points:");
+        for line in &late {
+            let _ = writeln!(o, "  {line}");
+        }
+    }
+    let defects = defect_lines(s);
+    if !defects.is_empty() {
+        let _ = writeln!(
+            o,
+            "\ncorrectness check failed (stale accepts or unexpected decisions):"
+        );
+        for d in &defects {
+            let _ = writeln!(o, "  {d}");
+        }
+    }
+    o
+}
+
+/// The what-if answer of a sweep for people (as `sigstorm whatif` prints
+/// it), or why there is none.
+pub fn whatif_text(s: &SweepSummary) -> String {
+    match (&s.whatif, &s.whatif_error) {
+        (Some(a), _) => a.text(),
+        (None, Some(e)) => format!("what if: no answer: {e}\n"),
+        (None, None) => "what if: no answer in this summary.json (`sigstorm whatif --from DIR` \
+                         computes one)\n"
+            .to_string(),
+    }
+}
+
+/// The residuals of a USL fit beside the thread counts they are for:
+/// `N=1 +12/s (+0.1%), N=2 -30/s (-0.2%)`.
+fn residuals_text(st: &StrategySweep, fit: &crate::usl::UslFit) -> String {
+    let (pts, _) = usl_inputs(st);
+    if pts.len() == fit.residuals.len() {
+        pts.iter()
+            .zip(&fit.residuals)
+            .map(|((n, x), r)| {
+                format!(
+                    "N={} {:+.0}/s ({:+.1}%)",
+                    fmt_value(*n),
+                    r,
+                    if *x > 0.0 { 100.0 * r / x } else { 0.0 }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        fit.residuals
+            .iter()
+            .map(|r| format!("{r:+.0}/s"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Per run label, its knee (a rate sweep) or its most throughput (any
+/// other field), in words.
+fn headline(s: &SweepSummary) -> Vec<String> {
+    s.sweep
+        .iter()
+        .map(|st| {
+            if s.vary.is_rate() {
+                match st.knee_rps {
+                    Some(k) => format!("{}: knee at {} req/s", st.label, fmt_value(k)),
+                    None => format!("{}: no rate met the SLO", st.label),
+                }
+            } else {
+                let best = st
+                    .points
+                    .iter()
+                    .filter(|p| !p.detail.interrupted)
+                    .max_by(|a, b| a.achieved_rps.total_cmp(&b.achieved_rps));
+                match best {
+                    Some(p) => format!(
+                        "{}: most throughput {}/s at {} = {}",
+                        st.label,
+                        human_rate(p.achieved_rps),
+                        s.vary.name,
+                        fmt_value(p.value)
+                    ),
+                    None => format!("{}: no points", st.label),
+                }
+            }
+        })
+        .collect()
+}
+
+/// One line per strategy of the what-if answer: workers per region, cores
+/// in all, the model, whether the p99 target looks reachable.
+fn whatif_lines(a: &Answer) -> Vec<String> {
+    a.strategies
+        .iter()
+        .map(|st| {
+            format!(
+                "{}: {} data-plane workers (cores) per region{}, {} over {} regions ({} model, {} per request measured; p99 target {})",
+                st.label,
+                crate::whatif::grouped(st.workers_per_region),
+                if st.replicas_per_region > 1 {
+                    format!(
+                        " ({} replicas of {})",
+                        st.replicas_per_region, st.workers_per_replica
+                    )
+                } else {
+                    String::new()
+                },
+                crate::whatif::grouped(st.total_cores),
+                a.target.regions,
+                st.model,
+                human_us(st.cpu_us_per_request),
+                if st.meets_p99 {
+                    "looks reachable"
+                } else {
+                    "out of reach"
+                }
+            )
+        })
+        .collect()
+}
+
+/// The target in words.
+fn target_text(t: &Target) -> String {
+    format!(
+        "{} req/s per region at p99 <= {} ms with {} keys over {} regions",
+        if t.rps_per_region.fract() == 0.0 && t.rps_per_region.abs() < 1e15 {
+            crate::whatif::grouped(t.rps_per_region as u64)
+        } else {
+            fmt_value(t.rps_per_region)
+        },
+        fmt_value(t.p99_ms),
+        crate::whatif::grouped(t.keys),
+        t.regions
+    )
+}
+
+/// The sweep's `summary.md`: the knees, a table per strategy, the USL fit,
+/// the what-if answer with its assumptions, short enough for a pull
+/// request.
+pub fn markdown(s: &SweepSummary) -> String {
+    let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "### sigstorm sweep `{}`: `{}`, varying `{}` (`{}`)\n",
+        cell(&s.workload.name),
+        cell(&s.run_id),
+        cell(&s.vary.name),
+        cell(&s.vary.field)
+    );
+    if !s.complete {
+        let _ = writeln!(
+            o,
+            "**Incomplete: interrupted; the figures cover what was measured.**\n"
+        );
+    }
+    let _ = writeln!(o, "**{}**\n", cell(&headline(s).join("; ")));
+    let _ = writeln!(
+        o,
+        "SLO ({}): {}.\n",
+        cell(&s.slo.source),
+        cell(&s.slo.describe())
+    );
+    for st in &s.sweep {
+        let _ = writeln!(o, "#### {}\n", cell(&st.label));
+        let _ = writeln!(
+            o,
+            "| {} | offered/s | achieved/s | p99 | shed | SLO | why not |",
+            cell(&s.vary.name)
+        );
+        let _ = writeln!(o, "| ---: | ---: | ---: | ---: | ---: | --- | --- |");
+        for p in &st.points {
+            let _ = writeln!(
+                o,
+                "| {}{} | {} | {} | {} | {} | {} | {} |",
+                fmt_value(p.value),
+                if p.bisect { "\\*" } else { "" },
+                human_rate(p.offered_rps),
+                human_rate(p.achieved_rps),
+                human_us(p.p99_us),
+                p.shed,
+                if p.meets_slo { "yes" } else { "no" },
+                cell(&p.why)
+            );
+        }
+        if s.vary.is_rate() {
+            let _ = writeln!(
+                o,
+                "\nKnee: {}.",
+                st.knee_rps
+                    .map_or("none (no rate met the SLO)".to_string(), |k| format!(
+                        "**{} req/s**",
+                        fmt_value(k)
+                    ))
+            );
+        }
+        if let Some(fit) = &st.usl {
+            let _ = writeln!(
+                o,
+                "\nUSL fit on the {} points: σ = {:.4}, κ = {:.5}, λ = {:.0} req/s per thread, \
+                 R² = {:.3}; {}. Residuals (measured − fitted): {}.",
+                cell(st.usl_points.as_deref().unwrap_or("all")),
+                fit.sigma,
+                fit.kappa,
+                fit.lambda,
+                fit.r2,
+                peak_text(fit),
+                residuals_text(st, fit)
+            );
+        } else if let Some(note) = &st.usl_points {
+            let _ = writeln!(o, "\nUSL: {}.", cell(note));
+        }
+        let _ = writeln!(o);
+    }
+    let late = late_generator_lines(s);
+    if !late.is_empty() {
+        let _ = writeln!(o, "**Generator-bound points:**\n");
+        for line in &late {
+            let _ = writeln!(o, "- {}", cell(line));
+        }
+        let _ = writeln!(o);
+    }
+    let defects = defect_lines(s);
+    if !defects.is_empty() {
+        let _ = writeln!(
+            o,
+            "**Correctness check failed** (stale accepts or unexpected decisions):\n"
+        );
+        for d in &defects {
+            let _ = writeln!(o, "- {}", cell(d));
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(o, "#### What if\n");
+    if let Some(a) = &s.whatif {
+        let _ = writeln!(o, "For {}:\n", target_text(&a.target));
+        for line in whatif_lines(a) {
+            let _ = writeln!(o, "- {}", cell(&line));
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(o, "```text\n{}```\n", whatif_text(s));
+    let e = &s.environment;
+    let _ = writeln!(
+        o,
+        "{} on {} ({} cores), {}, {} build, commit {}, {}.",
+        cell(&s.sigstorm_version),
+        cell(&e.cpu),
+        e.cores,
+        cell(&e.os),
+        cell(&e.profile),
+        cell(&e.git_commit),
+        cell(&e.rustc)
+    );
     o
 }
 
@@ -973,12 +1399,22 @@ fn x_axis(s: &SweepSummary) -> Axis {
 
 /// Where the fitted throughput peaks, in words.
 fn peak_text(fit: &crate::usl::UslFit) -> String {
-    match fit.peak_n {
+    let peak = match fit.peak_n {
         Some(n) => format!(
             "throughput peaks at {n:.1} threads ({}/s)",
             human_rate(fit.predict(n))
         ),
         None => "throughput grows with every thread (no coherency cost)".to_string(),
+    };
+    // Three parameters through three points leave nothing to test the model.
+    if fit.residuals.len() <= 3 {
+        format!(
+            "{peak}; only {} points for 3 parameters, so the curve passes through them and R² \
+             proves nothing: sweep five or more worker counts",
+            fit.residuals.len()
+        )
+    } else {
+        peak
     }
 }
 
@@ -1157,12 +1593,13 @@ pub struct Written {
     pub failures: Vec<String>,
 }
 
-/// Write `report.html` and the charts (SVG and PNG) of the sweep in `dir`.
+/// Write `report.html`, `summary.md` and the charts (SVG and PNG) of the
+/// sweep in `dir`.
 ///
 /// # Errors
 ///
-/// `report.html` cannot be written (a chart that cannot be drawn is a
-/// failure in [`Written`], not an error).
+/// `report.html` or `summary.md` cannot be written (a chart that cannot be
+/// drawn is a failure in [`Written`], not an error).
 pub fn write_report(s: &SweepSummary, dir: &Path) -> Result<Written> {
     let mut written = Written::default();
     let mut drawn = Vec::new();
@@ -1179,6 +1616,10 @@ pub fn write_report(s: &SweepSummary, dir: &Path) -> Result<Written> {
     let html = html(s, &drawn);
     let path = dir.join(crate::page::HTML_FILE);
     write_atomically(&path, html.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    written.files.push(path);
+    let path = dir.join(crate::page::MARKDOWN_FILE);
+    write_atomically(&path, markdown(s).as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     written.files.push(path);
     Ok(written)
@@ -1218,34 +1659,7 @@ pub fn html(s: &SweepSummary, charts: &[(Chart, String)]) -> String {
     if !s.workload.description.is_empty() {
         let _ = writeln!(o, "<p>{}</p>", esc(&s.workload.description));
     }
-    let headline: Vec<String> = s
-        .sweep
-        .iter()
-        .map(|st| {
-            if s.vary.is_rate() {
-                match st.knee_rps {
-                    Some(k) => format!("{}: knee at {} req/s", st.label, fmt_value(k)),
-                    None => format!("{}: no rate met the SLO", st.label),
-                }
-            } else {
-                let best = st
-                    .points
-                    .iter()
-                    .filter(|p| !p.detail.interrupted)
-                    .max_by(|a, b| a.achieved_rps.total_cmp(&b.achieved_rps));
-                match best {
-                    Some(p) => format!(
-                        "{}: most throughput {}/s at {} = {}",
-                        st.label,
-                        human_rate(p.achieved_rps),
-                        s.vary.name,
-                        fmt_value(p.value)
-                    ),
-                    None => format!("{}: no points", st.label),
-                }
-            }
-        })
-        .collect();
+    let headline = headline(s);
     let _ = writeln!(
         o,
         "<p class=\"headline\" id=\"headline\">{}</p>",
@@ -1313,24 +1727,44 @@ pub fn html(s: &SweepSummary, charts: &[(Chart, String)]) -> String {
         if let Some(fit) = &st.usl {
             let _ = writeln!(
                 o,
-                "<p>Universal Scalability Law fit on the {} points: σ = {:.4} (contention), \
-                 κ = {:.5} (coherency), λ = {:.0} req/s per thread, R² = {:.3}; {}.</p>",
+                "<p id=\"usl-{}\">Universal Scalability Law fit on the {} points: σ = {:.4} \
+                 (contention), κ = {:.5} (coherency), λ = {:.0} req/s per thread, R² = {:.3}; \
+                 {}. Residuals (measured − fitted): {}.</p>",
+                esc(&st.label),
                 esc(st.usl_points.as_deref().unwrap_or("all")),
                 fit.sigma,
                 fit.kappa,
                 fit.lambda,
                 fit.r2,
-                esc(&peak_text(fit))
+                esc(&peak_text(fit)),
+                esc(&residuals_text(st, fit))
             );
         } else if let Some(note) = &st.usl_points {
             let _ = writeln!(o, "<p>USL: {}</p>", esc(note));
         }
     }
+    let late = late_generator_lines(s);
+    if !late.is_empty() {
+        let _ = writeln!(o, "<ul class=\"warn\" id=\"generator-bound\">");
+        for line in &late {
+            let _ = writeln!(o, "<li>Generator-bound: {}</li>", esc(line));
+        }
+        let _ = writeln!(o, "</ul>");
+    }
+    let defects = defect_lines(s);
+    if !defects.is_empty() {
+        let _ = writeln!(
+            o,
+            "<p class=\"headline bad\" id=\"defects\">Correctness check failed (stale accepts \
+             or unexpected decisions): {}</p>",
+            esc(&defects.join("; "))
+        );
+    }
     let _ = writeln!(o, "<h2 id=\"charts\">Charts</h2>");
     for (chart, svg) in charts {
         let _ = writeln!(
             o,
-            "<figure id=\"chart-{}\">{}<figcaption>{} <a href=\"{}.png\">PNG</a> \
+            "<figure class=\"chart\" id=\"chart-{}\">{}<figcaption>{} <a href=\"{}.png\">PNG</a> \
              <a href=\"{}.svg\">SVG</a></figcaption></figure>",
             esc(&chart.id),
             crate::page::strip_xml_declaration(svg),
@@ -1339,6 +1773,27 @@ pub fn html(s: &SweepSummary, charts: &[(Chart, String)]) -> String {
             esc(&chart.id)
         );
     }
+    let _ = writeln!(o, "<h2 id=\"whatif\">What if</h2>");
+    if let Some(a) = &s.whatif {
+        let _ = writeln!(
+            o,
+            "<p>From this sweep's own measurements, as <code>sigstorm whatif --from DIR</code> \
+             answers it: the data-plane workers (cores) each strategy needs for {}. The target is \
+             set with the sweep's <code>--rps-per-region</code>, <code>--p99-ms</code>, \
+             <code>--keys</code> and <code>--regions</code>; every assumption is listed below the \
+             table.</p><ul>",
+            esc(&target_text(&a.target))
+        );
+        for line in whatif_lines(a) {
+            let _ = writeln!(o, "<li>{}</li>", esc(&line));
+        }
+        let _ = writeln!(o, "</ul>");
+    }
+    let _ = writeln!(
+        o,
+        "<div class=\"scroll\"><pre>{}</pre></div>",
+        esc(&whatif_text(s))
+    );
     let e = &s.environment;
     let _ = writeln!(o, "<h2 id=\"environment\">Environment</h2>");
     let _ = writeln!(
@@ -1495,6 +1950,30 @@ mod tests {
         let (ok, why) = slo.judge(&m(1000.0, 100.0, 3));
         assert!(!ok);
         assert!(why.contains("3 shed"));
+        // A late generator is named as the cause; a punctual one is not.
+        let late = Measurement {
+            lateness_p99_us: 2500.0,
+            ..m(1000.0, 3000.0, 0)
+        };
+        let (ok, why) = slo.judge(&late);
+        assert!(!ok);
+        assert!(why.contains("generator lateness p99 2.50ms"), "{why}");
+        let (_, why) = slo.judge(&m(1000.0, 3000.0, 0));
+        assert_eq!(why, "p99 3.00ms > 2.00ms");
+    }
+
+    #[test]
+    fn a_fit_through_three_points_says_it_proves_nothing() {
+        let fit = |points: usize| crate::usl::UslFit {
+            sigma: 0.1,
+            kappa: 0.0,
+            lambda: 1000.0,
+            r2: 1.0,
+            residuals: vec![0.0; points],
+            peak_n: None,
+        };
+        assert!(peak_text(&fit(3)).contains("only 3 points for 3 parameters"));
+        assert!(!peak_text(&fit(5)).contains("proves nothing"));
     }
 
     /// A fake data plane: keeps up to `capacity`, p99 climbs as it nears it.
@@ -1631,5 +2110,214 @@ mod tests {
         assert_eq!(sweeps[0].points.len(), 2);
         assert_eq!(sweeps[0].knee_rps, Some(2000.0));
         assert_eq!(last_complete, Some(false));
+    }
+
+    /// A sweep summary around `sweeps`, as `run_sweep` writes it.
+    fn summary_of(
+        w: &Workload,
+        vary: &Vary,
+        slo: &Slo,
+        sweeps: Vec<StrategySweep>,
+    ) -> SweepSummary {
+        SweepSummary {
+            sigstorm_version: "sigstorm test".into(),
+            kind: "sweep".into(),
+            run_id: "sweep-test".into(),
+            workload: w.clone(),
+            seed: w.seed,
+            environment: Environment {
+                cpu: "Test CPU".into(),
+                cores: 2,
+                rustc: "rustc test".into(),
+                git_commit: "abc123".into(),
+                os: "linux".into(),
+                profile: "release".into(),
+            },
+            started_at: "2026-06-01T12:00:00.000Z".into(),
+            complete: true,
+            vary: vary.clone(),
+            bisect: 0,
+            slo: slo.clone(),
+            sweep: sweeps,
+            whatif: None,
+            whatif_error: None,
+        }
+    }
+
+    #[test]
+    fn a_workers_sweep_reports_the_usl_fit_and_the_whatif_answer() {
+        let mut w = workload();
+        w.strategies = Some(vec![Strategy::PerRegion]);
+        w.run.warmup_s = 0.0;
+        w.run.duration_s = 10.0;
+        let vary = Vary::parse("workers=1,2,3,4").unwrap();
+        let slo = Slo::choose(None, &w);
+        let stop = AtomicBool::new(false);
+        // Saturated at every point: X(N) = 1000 N / (1 + 0.1 (N − 1)), each
+        // request costing 100 µs of data-plane CPU.
+        let mut runner = |w: &Workload, _: Plan, _: &str, _: f64, _: usize, _: usize| {
+            let n = w.data_plane.workers as f64;
+            let x = 1000.0 * n / (1.0 + 0.1 * (n - 1.0));
+            Ok(Measurement {
+                offered_rps: 100_000.0,
+                achieved_rps: x,
+                p99_us: 900.0,
+                cpu: Some(CpuSplit {
+                    wall_s: 10.0,
+                    generator_s: 1.0,
+                    generator_spin_s: 0.0,
+                    data_plane_s: x * 10.0 * 100e-6,
+                    data_plane_threads: n as usize,
+                    cores: 2,
+                }),
+                hmacs_per_request: 3.0,
+                ..Measurement::default()
+            })
+        };
+        let sweeps = execute(&w, &vary, 0, &slo, &stop, &mut runner, &mut |_, _| Ok(())).unwrap();
+        let mut s = summary_of(&w, &vary, &slo, sweeps);
+        let fit = s.sweep[0].usl.clone().expect("a fit");
+        assert!((fit.sigma - 0.1).abs() < 1e-3, "{fit:?}");
+        assert!(fit.kappa < 1e-4, "{fit:?}");
+        assert!((fit.lambda - 1000.0).abs() < 1.0, "{fit:?}");
+        assert_eq!(fit.residuals.len(), 4);
+        assert_eq!(s.sweep[0].usl_points.as_deref(), Some("saturated"));
+
+        s.answer(&Target::default());
+        assert_eq!(s.whatif_error, None);
+        let a = s.whatif.clone().expect("an answer");
+        assert_eq!(a.target, Target::default());
+        let pr = &a.strategies[0];
+        assert_eq!(pr.label, "per-region");
+        assert_eq!(pr.model, "usl");
+        // 100 µs per request: 10,000 req/s per core.
+        assert!(
+            (pr.per_core_rps - 10_000.0).abs() < 1e-6,
+            "{}",
+            pr.per_core_rps
+        );
+        assert_eq!(pr.total_cores, pr.workers_per_region * 17);
+        // The fit's shape with λ = 10,000: X(N) < 1M for every N (the
+        // asymptote λ/σ is 100,000), so replicas of the largest measured size.
+        assert!(pr.replicas_per_region > 1, "{pr:?}");
+        assert_eq!(pr.workers_per_replica, 4);
+
+        // The summary round-trips with its answer (`sigstorm report`
+        // regenerates from it).
+        let back: SweepSummary = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back.whatif.as_ref(), Some(&a));
+
+        let text = table(&s);
+        assert!(
+            text.contains("USL fit (saturated points): sigma 0.1000"),
+            "{text}"
+        );
+        assert!(
+            text.contains("residuals (measured - fitted): N=1 "),
+            "{text}"
+        );
+        let chart_ids: Vec<String> = charts(&s).into_iter().map(|c| c.id).collect();
+        assert_eq!(chart_ids, ["sweep-throughput", "sweep-p99", "sweep-usl"]);
+        let page = html(&s, &[]);
+        let md = markdown(&s);
+        for doc in [&page, &md] {
+            for want in [
+                "σ = 0.1000",
+                "κ = 0.0000",
+                "λ = 1000 req/s per thread",
+                "R² = 1.000",
+                "Residuals (measured − fitted): N=1 ",
+                "N=4 ",
+                "throughput grows with every thread",
+                "What if",
+                "1,000,000 req/s per region at p99 &lt;= 5 ms with 10,000,000 keys over 17 regions",
+                "per-region: ",
+                "usl model",
+                "measured on Test CPU",
+                "assumptions:",
+                "cannot be reached by adding workers to one replica",
+            ] {
+                let want = if std::ptr::eq(doc, &md) {
+                    want.replace("&lt;", "<")
+                } else {
+                    want.to_string()
+                };
+                assert!(doc.contains(&want), "'{want}' missing from\n{doc}");
+            }
+        }
+    }
+
+    #[test]
+    fn no_usable_point_is_a_whatif_error_not_an_answer() {
+        let w = workload();
+        let vary = Vary::parse("rate=1000").unwrap();
+        let slo = Slo::choose(None, &w);
+        let mut s = summary_of(&w, &vary, &slo, Vec::new());
+        s.answer(&Target::default());
+        assert!(s.whatif.is_none());
+        let e = s.whatif_error.clone().expect("why");
+        assert!(e.contains("no run with an achieved rate"), "{e}");
+        assert!(whatif_text(&s).contains(&e));
+        assert!(html(&s, &[]).contains("no answer"));
+    }
+
+    #[test]
+    fn correctness_defects_are_counted_and_named_per_point() {
+        let mut w = workload();
+        w.strategies = Some(vec![Strategy::PerRegion, Strategy::PerService]);
+        let vary = Vary::parse("rate=1000,2000").unwrap();
+        let slo = Slo::choose(None, &w);
+        let stop = AtomicBool::new(false);
+        let mut runner = |w: &Workload, plan: Plan, _: &str, _: f64, _: usize, _: usize| {
+            let bad = plan.strategy == Strategy::PerService && w.load.rate_per_sec == 2000.0;
+            Ok(Measurement {
+                offered_rps: w.load.rate_per_sec,
+                achieved_rps: w.load.rate_per_sec,
+                unexpected_rejections: if bad { 2 } else { 0 },
+                stale_accepts: u64::from(bad),
+                ..Measurement::default()
+            })
+        };
+        let sweeps = execute(&w, &vary, 0, &slo, &stop, &mut runner, &mut |_, _| Ok(())).unwrap();
+        assert_eq!(defects(&sweeps), 3);
+        let s = summary_of(&w, &vary, &slo, sweeps);
+        assert_eq!(s.defects(), 3);
+        assert_eq!(
+            defect_lines(&s),
+            ["per-service rate=2000: 1 stale accepts, 2 unexpected rejections"]
+        );
+        assert!(table(&s).contains("correctness check failed"));
+        assert!(html(&s, &[]).contains("id=\"defects\""));
+        assert!(markdown(&s).contains("**Correctness check failed**"));
+        // A clean sweep has none.
+        let mut clean = s.clone();
+        for st in &mut clean.sweep {
+            for p in &mut st.points {
+                p.detail.unexpected_rejections = 0;
+                p.detail.stale_accepts = 0;
+            }
+        }
+        assert_eq!(clean.defects(), 0);
+        assert!(defect_lines(&clean).is_empty());
+        assert!(late_generator_lines(&clean).is_empty());
+        // A point whose p99 is mostly the generator's lateness is named.
+        let mut late = clean.clone();
+        late.sweep[0].points[0].p99_us = 150_000.0;
+        late.sweep[0].points[0].detail.lateness_p99_us = 149_000.0;
+        let lines = late_generator_lines(&late);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with(&format!(
+                "{}: the generator was late at rate=",
+                late.sweep[0].label
+            )),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[0].contains("up to 149ms"), "{}", lines[0]);
+        assert!(table(&late).contains("warning, generator-bound points:"));
+        assert!(html(&late, &[]).contains("id=\"generator-bound\""));
+        assert!(markdown(&late).contains("**Generator-bound points:**"));
+        assert!(!table(&clean).contains("correctness"));
     }
 }

@@ -26,7 +26,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::report::{human_rate, human_us};
@@ -50,7 +50,7 @@ pub const CONTROL_PLANE_HMACS_PER_CALL: f64 = 5.0;
 const HMACS_PER_MISS: f64 = 2.0;
 
 /// What the answer is for.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Target {
     /// Requests per second each region must answer.
     pub rps_per_region: f64,
@@ -85,7 +85,7 @@ pub enum WhatifError {
 }
 
 /// Where the measurements were taken.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MeasuredOn {
     /// CPU model.
     pub cpu: String,
@@ -108,7 +108,7 @@ pub struct MeasuredOn {
 }
 
 /// The answer for one run label.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StrategyAnswer {
     /// The run label (the strategy, with the cache backend when compared).
     pub label: String,
@@ -167,7 +167,7 @@ pub struct StrategyAnswer {
 }
 
 /// What `none`'s control plane in the home region would need.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ControlPlaneAnswer {
     /// Calls per second: target × regions.
     pub calls_per_sec: f64,
@@ -193,7 +193,7 @@ pub struct ControlPlaneAnswer {
 }
 
 /// The whole answer.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
     /// What was asked.
     pub target: Target,
@@ -258,6 +258,28 @@ fn text(v: &Value, path: &[&str]) -> String {
         other => other.to_string(),
     }
 }
+
+impl Default for Target {
+    /// The question sigstorm's users ask: 1,000,000 requests per second per
+    /// region at p99 ≤ 5 ms, with 10 million keys over 17 regions.
+    fn default() -> Target {
+        Target {
+            rps_per_region: DEFAULT_RPS_PER_REGION,
+            p99_ms: DEFAULT_P99_MS,
+            keys: DEFAULT_KEYS,
+            regions: DEFAULT_REGIONS,
+        }
+    }
+}
+
+/// The default target's requests per second per region.
+pub const DEFAULT_RPS_PER_REGION: f64 = 1_000_000.0;
+/// The default target's p99, milliseconds.
+pub const DEFAULT_P99_MS: f64 = 5.0;
+/// The default target's access keys.
+pub const DEFAULT_KEYS: u64 = 10_000_000;
+/// The default target's regions.
+pub const DEFAULT_REGIONS: u64 = 17;
 
 impl Target {
     /// Check the target's values.
@@ -776,7 +798,8 @@ fn bytes(b: f64) -> String {
     }
 }
 
-fn grouped(n: u64) -> String {
+/// A whole number with thousands separated by commas: `10,000,000`.
+pub(crate) fn grouped(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -901,6 +924,38 @@ impl Answer {
     }
 }
 
+/// The target of a what-if answer on the command line: `sigstorm whatif`'s
+/// flags, and `sigstorm sweep`'s for the answer in its report.
+#[derive(Clone, Debug, clap::Args)]
+#[command(next_help_heading = "What-if target")]
+pub struct TargetArgs {
+    /// Target requests per second in each region.
+    #[arg(long, value_name = "REQ_PER_SEC", default_value_t = DEFAULT_RPS_PER_REGION)]
+    pub rps_per_region: f64,
+    /// Target p99 latency in each region, milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_P99_MS)]
+    pub p99_ms: f64,
+    /// Access keys in the target world, each replicated to every AZ replica
+    /// (not the measured workload's users).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_KEYS)]
+    pub keys: u64,
+    /// Regions of the target world (not the measured workload's regions).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_REGIONS)]
+    pub regions: u64,
+}
+
+impl TargetArgs {
+    /// The target the flags describe.
+    pub fn target(&self) -> Target {
+        Target {
+            rps_per_region: self.rps_per_region,
+            p99_ms: self.p99_ms,
+            keys: self.keys,
+            regions: self.regions,
+        }
+    }
+}
+
 /// Flags of `sigstorm whatif`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -909,27 +964,19 @@ sweep that varied data_plane.workers, else linear), the workers (cores) per regi
 all regions, whether the p99 target looks reachable, HMACs per request, the cache hit ratio
 measured and estimated at --keys, and memory per AZ replica; then every assumption.
 `none` also gets the home region's control plane: calls per second, cores, round trip.
+`sigstorm sweep` puts the same answer, for the same target flags, in its report.
 Exit status: 0 answered; 2 DIR holds no readable summary.json, or no usable run.")]
 pub struct WhatifArgs {
     /// A results folder: a run's (sigstorm run) or a sweep's (sigstorm
     /// sweep; a sweep of data_plane.workers brings a USL fit).
     #[arg(long, value_name = "DIR")]
     pub from: PathBuf,
-    /// Target requests per second in each region.
-    #[arg(long, value_name = "REQ_PER_SEC", default_value_t = 1_000_000.0)]
-    pub rps_per_region: f64,
-    /// Target p99 latency in each region, milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 5.0)]
-    pub p99_ms: f64,
-    /// Access keys in the world, each replicated to every AZ replica.
-    #[arg(long, value_name = "N", default_value_t = 10_000_000)]
-    pub keys: u64,
-    /// Regions.
-    #[arg(long, value_name = "N", default_value_t = 17)]
-    pub regions: u64,
     /// Print the answer as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The target (listed last: its flags get their own heading).
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 /// Run `sigstorm whatif`; returns the exit code.
@@ -940,12 +987,7 @@ pub struct WhatifArgs {
 /// or stdout cannot be written.
 pub fn command(args: &WhatifArgs) -> anyhow::Result<i32> {
     use std::io::Write as _;
-    let target = Target {
-        rps_per_region: args.rps_per_region,
-        p99_ms: args.p99_ms,
-        keys: args.keys,
-        regions: args.regions,
-    };
+    let target = args.target.target();
     let answer = whatif_dir(&args.from, &target)?;
     let body = if args.json {
         format!("{}\n", serde_json::to_string_pretty(&answer)?)
@@ -1198,5 +1240,49 @@ mod tests {
         assert_eq!(v["strategies"][0]["label"], "per-region");
         assert_eq!(v["control_plane"]["cores"], 34);
         assert!(v["assumptions"].as_array().is_some_and(|a| !a.is_empty()));
+    }
+
+    #[test]
+    fn whatif_and_sweep_share_the_target_flags_and_their_default() {
+        use crate::cli::{Cli, Command};
+        use clap::Parser as _;
+        assert_eq!(Target::default(), target());
+        let parse = |args: &[&str]| Cli::try_parse_from(args).expect("parses").command;
+        match parse(&["sigstorm", "whatif", "--from", "d"]) {
+            Some(Command::Whatif(a)) => assert_eq!(a.target.target(), Target::default()),
+            other => panic!("{other:?}"),
+        }
+        match parse(&["sigstorm", "sweep", "--vary", "rate=1"]) {
+            Some(Command::Sweep(a)) => assert_eq!(a.target.target(), Target::default()),
+            other => panic!("{other:?}"),
+        }
+        match parse(&[
+            "sigstorm",
+            "sweep",
+            "--vary",
+            "rate=1",
+            "--rps-per-region",
+            "5000",
+            "--p99-ms",
+            "2.5",
+            "--keys",
+            "1000",
+            "--regions",
+            "3",
+        ]) {
+            Some(Command::Sweep(a)) => assert_eq!(
+                a.target.target(),
+                Target {
+                    rps_per_region: 5000.0,
+                    p99_ms: 2.5,
+                    keys: 1000,
+                    regions: 3
+                }
+            ),
+            other => panic!("{other:?}"),
+        }
+        let e = Cli::try_parse_from(["sigstorm", "sweep", "--vary", "rate=1", "--keys=-3"])
+            .expect_err("negative keys");
+        assert!(e.to_string().contains("--keys"), "{e}");
     }
 }
