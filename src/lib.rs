@@ -44,6 +44,7 @@ pub mod compare;
 pub mod control_plane;
 pub mod data_plane;
 pub mod health;
+pub mod hiccup;
 pub mod hlog;
 pub mod iam;
 pub mod identity;

@@ -744,6 +744,34 @@ fn schedule_lines(s: &Summary) -> Vec<String> {
         .collect()
 }
 
+/// The machine's own stalls per run, in words; `None` when no run measured
+/// them (files written before the hiccup meter).
+fn hiccups_line(s: &Summary) -> Option<String> {
+    let parts: Vec<String> = s
+        .runs
+        .iter()
+        .filter_map(|r| {
+            r.platform_hiccups_us.map(|h| {
+                format!(
+                    "{}: p50 {}, p99 {}, p99.9 {}, max {}",
+                    r.label,
+                    human_us(h.p50),
+                    human_us(h.p99),
+                    human_us(h.p999),
+                    human_us(h.max)
+                )
+            })
+        })
+        .collect();
+    (!parts.is_empty()).then(|| {
+        format!(
+            "how late a thread sleeping 1 ms woke up over the measured window, a floor under \
+             every tail latency above; {}",
+            parts.join("; ")
+        )
+    })
+}
+
 fn environment_line(s: &Summary) -> String {
     let e = &s.environment;
     format!(
@@ -840,6 +868,9 @@ pub fn markdown(s: &Summary, events: &[EventRow], events_error: Option<&str>) ->
         if events.len() > SHOWN {
             let _ = writeln!(out, "- ... and {} more", events.len() - SHOWN);
         }
+    }
+    if let Some(line) = hiccups_line(s) {
+        let _ = writeln!(out, "\nMachine stalls (hiccups): {}.", md_cell(&line));
     }
     let _ = writeln!(
         out,
@@ -1388,6 +1419,9 @@ pub fn html(
     );
     dl(&mut o, "simulated clock start", &w.clock.start);
     dl(&mut o, "environment", &environment_line(s));
+    if let Some(line) = hiccups_line(s) {
+        dl(&mut o, "machine stalls (hiccups)", &line);
+    }
     let _ = writeln!(o, "</dl>");
     let _ = writeln!(
         o,

@@ -123,6 +123,19 @@ pub fn comparison_table(summary: &Summary) -> String {
             if r.interrupted { ", INTERRUPTED" } else { "" },
         );
     }
+    for r in &summary.runs {
+        if let Some(h) = &r.platform_hiccups_us {
+            let _ = writeln!(
+                out,
+                "hiccups {:<width$} a thread sleeping 1 ms woke up late by p50 {}, p99 {}, p99.9 {}, max {} (the machine's own stalls)",
+                r.label,
+                human_us(h.p50),
+                human_us(h.p99),
+                human_us(h.p999),
+                human_us(h.max),
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "latency counts from each request's intended start; round trips to the home region are simulated"

@@ -17,6 +17,7 @@ use crate::clock::{format_rfc3339_ms, SimClock};
 use crate::control_plane::{self, ControlPlane, IssuedKey};
 use crate::data_plane::{DataPlanes, Sizing};
 use crate::health::{self, HealthEvent};
+use crate::hiccup::Hiccups;
 use crate::hlog;
 use crate::identity::UserId;
 use crate::loadgen::traffic::{user_policy, ClientBook, Factory, Mix};
@@ -362,7 +363,7 @@ pub fn run_strategy(
     let generator_progress = GeneratorProgress::default();
 
     let end = start + warmup + window;
-    let report = std::thread::scope(|scope| {
+    let (report, hiccups) = std::thread::scope(|scope| {
         let generator = std::thread::Builder::new()
             .name("generator".into())
             .spawn_scoped(scope, || {
@@ -381,6 +382,10 @@ pub fn run_strategy(
             .name("storms".into())
             .spawn_scoped(scope, || driver.run(start + warmup, end, stop))
             .context("cannot start the schedule thread")?;
+        let hiccups = std::thread::Builder::new()
+            .name("hiccup-meter".into())
+            .spawn_scoped(scope, || Hiccups::measure(start + warmup, end, stop))
+            .context("cannot start the hiccup meter thread")?;
         let sample_every = Duration::from_secs_f64(workload.run.interval_ms / 1000.0)
             .min(Duration::from_millis(100));
         while !generator.is_finished() {
@@ -394,7 +399,10 @@ pub fn run_strategy(
         storms
             .join()
             .map_err(|_| anyhow::anyhow!("the schedule thread panicked"))?;
-        Ok::<_, anyhow::Error>(report)
+        let hiccups = hiccups
+            .join()
+            .map_err(|_| anyhow::anyhow!("the hiccup meter thread panicked"))?;
+        Ok::<_, anyhow::Error>((report, hiccups))
     })?;
 
     // Drain: wait for answers to requests still in flight, up to the timeout.
@@ -446,6 +454,7 @@ pub fn run_strategy(
         &report,
         cpu,
     );
+    summary.set_hiccups(hiccups.histogram());
     summary.control_plane = ControlPlaneActivity {
         api_calls,
         api_errors,

@@ -308,6 +308,12 @@ pub struct RunSummary {
     pub generator_lateness_us: Lateness,
     /// How the CPU was split.
     pub cpu: CpuSplit,
+    /// The machine's own stalls over the measured window: how late a
+    /// thread sleeping [`crate::hiccup::PERIOD`] at a time woke up,
+    /// microseconds, over time ([`crate::hiccup`]); `null` in files written
+    /// before it was measured.
+    #[serde(default)]
+    pub platform_hiccups_us: Option<Percentiles>,
     /// Reasons the figures may not mean what they seem (the generator could
     /// not pace the load, the data planes fell behind, requests were shed).
     pub warnings: Vec<String>,
@@ -547,6 +553,16 @@ impl ReplicationSummary {
     }
 }
 
+/// Hiccups below this (p99, microseconds) are a sleeping thread's ordinary
+/// wake-up latency, not stalls worth a warning.
+pub const HICCUP_WARN_US: f64 = 500.0;
+
+/// Whether the machine's own stalls (`hiccup_p99_us`) explain at least half
+/// of a p99 latency of `p99_us`.
+pub fn platform_bound(hiccup_p99_us: f64, p99_us: f64) -> bool {
+    hiccup_p99_us >= HICCUP_WARN_US && p99_us > 0.0 && hiccup_p99_us >= 0.5 * p99_us
+}
+
 /// `x` rounded to whole microseconds. Dividing by a million (rather than
 /// multiplying by 1e-6, which is not exact in binary) gives the nearest
 /// double to the decimal, so 0.1 s is written `0.1`, not `0.09999999999999999`.
@@ -606,6 +622,7 @@ impl RunSummary {
                 max: us(&figures.lateness, 1.0),
             },
             cpu,
+            platform_hiccups_us: None,
             control_plane: ControlPlaneActivity::default(),
             regions: regions
                 .iter()
@@ -641,6 +658,13 @@ impl RunSummary {
         run
     }
 
+    /// Set the hiccup meter's record of the measured window (nanoseconds)
+    /// and judge the figures again with it.
+    pub fn set_hiccups(&mut self, hiccups: &Histogram<u64>) {
+        self.platform_hiccups_us = (!hiccups.is_empty()).then(|| percentiles(hiccups));
+        self.warnings = self.validity_warnings();
+    }
+
     /// Why the figures may not mean what they seem, in words.
     fn validity_warnings(&self) -> Vec<String> {
         let f = &self.figures;
@@ -654,6 +678,19 @@ impl RunSummary {
                 100.0 * late / f.latency_us.p99,
                 human_us(f.latency_us.p99)
             ));
+        }
+        if let Some(h) = &self.platform_hiccups_us {
+            if platform_bound(h.p99, f.latency_us.p99) {
+                warnings.push(format!(
+                    "the machine itself stalled: a thread sleeping 1 ms woke up {} late at p99 \
+                     (max {}), {:.0}% of the p99 latency ({}): the tail measures this machine's \
+                     scheduling (other processes, a virtual machine's host), not the data planes",
+                    human_us(h.p99),
+                    human_us(h.max),
+                    100.0 * h.p99 / f.latency_us.p99,
+                    human_us(f.latency_us.p99)
+                ));
+            }
         }
         if f.offered_rps > 0.0 && f.achieved_rps < 0.98 * f.offered_rps {
             warnings.push(format!(
@@ -971,6 +1008,38 @@ count = 2
             complete: true,
             runs: vec![run],
         }
+    }
+
+    #[test]
+    fn a_machine_whose_stalls_make_up_the_tail_is_named() {
+        let mut run = sample_summary().runs.remove(0);
+        run.figures.latency_us.p99 = 2_000.0;
+        // Hiccups of 1..=1200 µs, one each: p99 about 1.19 ms.
+        let mut h = crate::metrics::histogram();
+        for us in 1..=1200u64 {
+            h.record(us * 1000).unwrap();
+        }
+        run.set_hiccups(&h);
+        let p = run.platform_hiccups_us.expect("measured");
+        assert!((p.p99 - 1188.0).abs() < 2.0, "{p:?}");
+        assert!(
+            run.warnings
+                .iter()
+                .any(|w| w.starts_with("the machine itself stalled")),
+            "{:?}",
+            run.warnings
+        );
+        // Ordinary wake-up latency (under HICCUP_WARN_US) is not a stall.
+        let mut h = crate::metrics::histogram();
+        h.record(60_000).unwrap();
+        run.set_hiccups(&h);
+        assert!(!run.warnings.iter().any(|w| w.contains("stalled")));
+        // Nothing measured: nothing claimed.
+        run.set_hiccups(&crate::metrics::histogram());
+        assert!(run.platform_hiccups_us.is_none());
+        assert!(platform_bound(1000.0, 1500.0));
+        assert!(!platform_bound(1000.0, 2500.0));
+        assert!(!platform_bound(400.0, 500.0));
     }
 
     #[test]

@@ -33,7 +33,7 @@ use crate::progress::Progress;
 use crate::report::{human_rate, human_us};
 use crate::run::{plans, run_strategy, Plan};
 use crate::strategy::Strategy;
-use crate::summary::{write_atomically, CpuSplit, Environment, RunSummary};
+use crate::summary::{platform_bound, write_atomically, CpuSplit, Environment, RunSummary};
 use crate::whatif::{Answer, Target};
 use crate::workload::Workload;
 
@@ -357,6 +357,13 @@ impl Slo {
                         human_us(m.lateness_p99_us)
                     ));
                 }
+                // So does a machine whose own stalls make up the tail.
+                if let Some(h) = m.hiccup_p99_us.filter(|h| platform_bound(*h, m.p99_us)) {
+                    reason.push_str(&format!(
+                        " (the machine itself stalled {} at p99: this point measures the machine)",
+                        human_us(h)
+                    ));
+                }
                 why.push(reason);
             }
         }
@@ -452,6 +459,14 @@ pub struct Measurement {
     pub warnings: Vec<String>,
     /// Stopped early by an interrupt.
     pub interrupted: bool,
+    /// The machine's own stalls: p99 of how late a sleeping thread woke up
+    /// over the window, microseconds ([`crate::hiccup`]); `null` when not
+    /// measured.
+    #[serde(default)]
+    pub hiccup_p99_us: Option<f64>,
+    /// The longest such stall, microseconds.
+    #[serde(default)]
+    pub hiccup_max_us: Option<f64>,
     /// Requests allowed although the AZ's applied state did not allow them
     /// (a correctness defect).
     #[serde(default)]
@@ -487,6 +502,8 @@ impl Measurement {
             cpu: Some(run.cpu),
             warnings: run.warnings.clone(),
             interrupted: run.interrupted,
+            hiccup_p99_us: run.platform_hiccups_us.map(|h| h.p99),
+            hiccup_max_us: run.platform_hiccups_us.map(|h| h.max),
             stale_accepts: f.stale_accepts,
             unexpected_rejections: f.unexpected_rejections,
             unexpected_accepts: f.unexpected_accepts,
@@ -540,6 +557,9 @@ pub struct StrategySweep {
     /// The largest offered rate meeting the SLO; `null` when no point does
     /// or the varied field is not the rate.
     pub knee_rps: Option<f64>,
+    /// Why the knee may not be the knee, in words (see [`knee_caveats`]).
+    #[serde(default)]
+    pub knee_caveats: Vec<String>,
     /// The Universal Scalability Law fit of throughput against data-plane
     /// threads, when the sweep varies `data_plane.workers`.
     #[serde(default)]
@@ -772,6 +792,7 @@ pub fn execute(
             cache_backend: p.cache_backend,
             points: Vec::new(),
             knee_rps: None,
+            knee_caveats: Vec::new(),
             usl: None,
             usl_points: None,
         })
@@ -851,6 +872,60 @@ fn finish(s: &mut StrategySweep, vary: &Vary) {
     } else {
         None
     };
+    s.knee_caveats = match s.knee_rps {
+        Some(k) => knee_caveats(&s.points, k, &vary.name),
+        None => Vec::new(),
+    };
+}
+
+/// Why a knee at `knee` may not be the knee: when the highest rate swept
+/// met the SLO the knee is only a lower bound, and when rates below it
+/// failed, the points disagree with each other (on a busy or virtual
+/// machine, a few milliseconds of stall can fail one short point and spare
+/// the next).
+pub fn knee_caveats(points: &[Point], knee: f64, name: &str) -> Vec<String> {
+    let usable: Vec<&Point> = points.iter().filter(|p| !p.detail.interrupted).collect();
+    let mut caveats = Vec::new();
+    if usable.iter().all(|p| p.value <= knee) {
+        caveats.push(format!(
+            "a lower bound: the highest {name} swept met the SLO; sweep higher to find the knee"
+        ));
+    }
+    let below: Vec<String> = usable
+        .iter()
+        .filter(|p| !p.meets_slo && p.value < knee)
+        .map(|p| fmt_value(p.value))
+        .collect();
+    if !below.is_empty() {
+        caveats.push(format!(
+            "{name}={} below the knee failed the SLO: the points disagree (see why), so the knee \
+             is uncertain; repeat the sweep or lengthen --duration",
+            below.join(",")
+        ));
+    }
+    caveats
+}
+
+/// Whether a strategy's knee is only a lower bound (its highest rate met
+/// the SLO).
+fn lower_bound(st: &StrategySweep) -> bool {
+    st.knee_caveats
+        .first()
+        .is_some_and(|c| c.starts_with("a lower bound"))
+}
+
+/// A strategy's knee in words: `12000 req/s`, with its caveats.
+fn knee_text(st: &StrategySweep) -> String {
+    match st.knee_rps {
+        Some(k) if st.knee_caveats.is_empty() => format!("{} req/s", fmt_value(k)),
+        Some(k) => format!(
+            "{}{} req/s ({})",
+            if lower_bound(st) { "at least " } else { "" },
+            fmt_value(k),
+            st.knee_caveats.join("; ")
+        ),
+        None => "none (no rate met the SLO)".to_string(),
+    }
 }
 
 /// Whether a point is saturated: it achieved less than it was offered, or
@@ -1093,14 +1168,7 @@ pub fn table(s: &SweepSummary) -> String {
             let _ = writeln!(o, "{}", row.trim_end());
         }
         if s.vary.is_rate() {
-            match st.knee_rps {
-                Some(k) => {
-                    let _ = writeln!(o, "  knee: {} req/s", fmt_value(k));
-                }
-                None => {
-                    let _ = writeln!(o, "  knee: none (no rate met the SLO)");
-                }
-            }
+            let _ = writeln!(o, "  knee: {}", knee_text(st));
         }
         if let Some(fit) = &st.usl {
             let _ = writeln!(
@@ -1191,7 +1259,17 @@ fn headline(s: &SweepSummary) -> Vec<String> {
         .map(|st| {
             if s.vary.is_rate() {
                 match st.knee_rps {
-                    Some(k) => format!("{}: knee at {} req/s", st.label, fmt_value(k)),
+                    Some(k) => format!(
+                        "{}: knee {}{} req/s{}",
+                        st.label,
+                        if lower_bound(st) { "at least " } else { "at " },
+                        fmt_value(k),
+                        if st.knee_caveats.iter().any(|c| c.contains("disagree")) {
+                            " (uncertain)"
+                        } else {
+                            ""
+                        }
+                    ),
                     None => format!("{}: no rate met the SLO", st.label),
                 }
             } else {
@@ -1312,15 +1390,7 @@ pub fn markdown(s: &SweepSummary) -> String {
             );
         }
         if s.vary.is_rate() {
-            let _ = writeln!(
-                o,
-                "\nKnee: {}.",
-                st.knee_rps
-                    .map_or("none (no rate met the SLO)".to_string(), |k| format!(
-                        "**{} req/s**",
-                        fmt_value(k)
-                    ))
-            );
+            let _ = writeln!(o, "\nKnee: {}.", cell(&knee_text(st)));
         }
         if let Some(fit) = &st.usl {
             let _ = writeln!(
@@ -1714,15 +1784,7 @@ pub fn html(s: &SweepSummary, charts: &[(Chart, String)]) -> String {
         }
         let _ = writeln!(o, "</table></div>");
         if s.vary.is_rate() {
-            let _ = writeln!(
-                o,
-                "<p><b>knee: {}</b></p>",
-                st.knee_rps
-                    .map_or("none (no rate met the SLO)".to_string(), |k| format!(
-                        "{} req/s",
-                        fmt_value(k)
-                    ))
-            );
+            let _ = writeln!(o, "<p><b>knee: {}</b></p>", esc(&knee_text(st)));
         }
         if let Some(fit) = &st.usl {
             let _ = writeln!(
@@ -1960,6 +2022,22 @@ mod tests {
         assert!(why.contains("generator lateness p99 2.50ms"), "{why}");
         let (_, why) = slo.judge(&m(1000.0, 3000.0, 0));
         assert_eq!(why, "p99 3.00ms > 2.00ms");
+        // So is a machine whose own stalls make up the tail; ordinary
+        // wake-up latency is not.
+        let stalled = Measurement {
+            hiccup_p99_us: Some(1800.0),
+            ..m(1000.0, 3000.0, 0)
+        };
+        let (_, why) = slo.judge(&stalled);
+        assert!(
+            why.contains("the machine itself stalled 1.80ms at p99"),
+            "{why}"
+        );
+        let quiet = Measurement {
+            hiccup_p99_us: Some(60.0),
+            ..m(1000.0, 3000.0, 0)
+        };
+        assert_eq!(slo.judge(&quiet).1, "p99 3.00ms > 2.00ms");
     }
 
     #[test]
@@ -2064,6 +2142,64 @@ mod tests {
         assert_eq!(midpoint(3.0, 4.0), None);
         assert_eq!(midpoint(1000.0, 2000.0), Some(1500.0));
         assert_eq!(midpoint(0.0, 1.0), None);
+
+        // The caveats: none for a clean knee with a failure above it.
+        let clean = [p(1000.0, true), p(2000.0, true), p(4000.0, false)];
+        assert!(knee_caveats(&clean, 2000.0, "rate").is_empty());
+        // The highest rate met the SLO: only a lower bound.
+        let open = [p(1000.0, true), p(2000.0, true)];
+        let c = knee_caveats(&open, 2000.0, "rate");
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(c[0].starts_with("a lower bound: the highest rate swept met the SLO"));
+        // A failure below the knee: the points disagree, and which.
+        let noisy = [
+            p(1000.0, true),
+            p(2000.0, false),
+            p(3000.0, false),
+            p(4000.0, true),
+            p(8000.0, false),
+        ];
+        let c = knee_caveats(&noisy, 4000.0, "rate");
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(
+            c[0].starts_with("rate=2000,3000 below the knee failed the SLO"),
+            "{c:?}"
+        );
+        // Both at once; an interrupted point above does not lift the bound.
+        let mut cut = p(9000.0, false);
+        cut.detail.interrupted = true;
+        let both = [p(1000.0, false), p(2000.0, true), cut];
+        assert_eq!(knee_caveats(&both, 2000.0, "rate").len(), 2);
+
+        let sweep = |points: Vec<Point>, vary: &Vary| {
+            let mut st = StrategySweep {
+                label: "per-region".into(),
+                strategy: Strategy::PerRegion,
+                cache_backend: None,
+                points,
+                knee_rps: None,
+                knee_caveats: Vec::new(),
+                usl: None,
+                usl_points: None,
+            };
+            finish(&mut st, vary);
+            st
+        };
+        let rate = Vary::parse("rate=1000,2000").unwrap();
+        assert_eq!(knee_text(&sweep(clean.to_vec(), &rate)), "2000 req/s");
+        let t = knee_text(&sweep(open.to_vec(), &rate));
+        assert!(t.starts_with("at least 2000 req/s (a lower bound"), "{t}");
+        let t = knee_text(&sweep(noisy.to_vec(), &rate));
+        assert!(t.starts_with("4000 req/s (rate=2000,3000 below"), "{t}");
+        assert_eq!(
+            knee_text(&sweep(vec![p(1.0, false)], &rate)),
+            "none (no rate met the SLO)"
+        );
+        // Not a rate sweep: no knee, no caveats.
+        let workers = Vary::parse("workers=1,2").unwrap();
+        let st = sweep(open.to_vec(), &workers);
+        assert_eq!(st.knee_rps, None);
+        assert!(st.knee_caveats.is_empty());
     }
 
     #[test]

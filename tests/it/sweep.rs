@@ -110,7 +110,24 @@ fn a_tiny_rate_sweep_writes_its_points_knee_and_charts() {
         }
     }
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(html.contains("knee at 600 req/s"), "headline");
+    // The highest rate swept met the SLO: the knee is only a lower bound,
+    // and every output says so.
+    assert!(html.contains("knee at least 600 req/s"), "headline");
+    assert!(
+        stdout.contains("knee: at least 600 req/s (a lower bound"),
+        "{stdout}"
+    );
+    let caveats = sweep[0]["knee_caveats"].as_array().unwrap();
+    assert_eq!(caveats.len(), 1, "{caveats:?}");
+    assert!(caveats[0].as_str().unwrap().starts_with("a lower bound"));
+    // Each point carries the machine's own stalls.
+    for p in points {
+        assert!(p["detail"]["hiccup_p99_us"].as_f64().unwrap() > 0.0, "{p}");
+        assert!(
+            p["detail"]["hiccup_max_us"].as_f64().unwrap()
+                >= p["detail"]["hiccup_p99_us"].as_f64().unwrap()
+        );
+    }
     // `sigstorm report` regenerates a sweep's report.
     let o = sigstorm().arg("report").arg(&out).output().unwrap();
     assert_eq!(
