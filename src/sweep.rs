@@ -677,7 +677,14 @@ pub fn defect_lines(s: &SweepSummary) -> Vec<String> {
 
 /// A generator late by more than this (p99) and by at least half the
 /// point's p99 latency sets the point's figures itself.
-const LATE_GENERATOR_US: f64 = 1000.0;
+pub const LATE_GENERATOR_US: f64 = 1000.0;
+
+/// Whether a point with this generator lateness and latency (p99,
+/// microseconds) measured the load generator rather than the data planes
+/// (see [`LATE_GENERATOR_US`]).
+pub fn generator_bound(lateness_p99_us: f64, p99_us: f64) -> bool {
+    lateness_p99_us > LATE_GENERATOR_US && lateness_p99_us >= 0.5 * p99_us
+}
 
 /// One line per run label whose points were held back by the load
 /// generator: it shares the cores with the data planes, and past its own
@@ -689,10 +696,7 @@ pub fn late_generator_lines(s: &SweepSummary) -> Vec<String> {
         let late: Vec<&Point> = st
             .points
             .iter()
-            .filter(|p| {
-                let late = p.detail.lateness_p99_us;
-                late > LATE_GENERATOR_US && late >= 0.5 * p.p99_us
-            })
+            .filter(|p| generator_bound(p.detail.lateness_p99_us, p.p99_us))
             .collect();
         let Some(worst) = late
             .iter()

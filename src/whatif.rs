@@ -226,6 +226,9 @@ struct Obs {
     /// Seconds over which the data-plane CPU was counted with traffic.
     traffic_s: f64,
     interrupted: bool,
+    /// A sweep point that measured the load generator, not the data planes
+    /// ([`crate::sweep::generator_bound`]).
+    generator_bound: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -234,6 +237,8 @@ struct Label {
     strategy: String,
     obs: Vec<Obs>,
     usl: Option<UslFit>,
+    /// Why the sweep's USL fit is not used, when it has one.
+    usl_rejected: Option<String>,
 }
 
 fn num(v: &Value, path: &[&str]) -> Option<f64> {
@@ -343,7 +348,7 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
         let out = sweep
             .iter()
             .map(|s| {
-                let obs = s
+                let obs: Vec<Obs> = s
                     .get("points")
                     .and_then(Value::as_array)
                     .map(|points| {
@@ -367,22 +372,44 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                                         .get("interrupted")
                                         .and_then(Value::as_bool)
                                         .unwrap_or(false),
+                                    generator_bound: crate::sweep::generator_bound(
+                                        num(d, &["lateness_p99_us"]).unwrap_or(0.0),
+                                        num(p, &["p99_us"]).unwrap_or(f64::NAN),
+                                    ),
                                 }
                             })
                             .collect()
                     })
                     .unwrap_or_default();
-                let usl = if workers_sweep {
+                let mut usl = if workers_sweep {
                     s.get("usl")
                         .and_then(|u| serde_json::from_value::<UslFit>(u.clone()).ok())
                 } else {
                     None
                 };
+                // A fit through points where the generator could not offer
+                // more shows the generator's ceiling, not how the data plane
+                // scales: sizing from it would be fiction.
+                let bound: Vec<String> = obs
+                    .iter()
+                    .filter(|o| o.generator_bound && !o.interrupted)
+                    .filter_map(|o| o.value.map(fmt_value))
+                    .collect();
+                let usl_rejected = (usl.is_some() && !bound.is_empty()).then(|| {
+                    usl = None;
+                    format!(
+                        "the sweep's USL fit is not used: its points at workers={} were \
+                         generator-bound (the load generator, sharing the cores, could not offer \
+                         more), so they show the generator's ceiling, not how the data plane scales",
+                        bound.join(",")
+                    )
+                });
                 Label {
                     label: text(s, &["label"]),
                     strategy: text(s, &["strategy"]),
                     obs,
                     usl,
+                    usl_rejected,
                 }
             })
             .collect();
@@ -416,8 +443,10 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                                 .get("interrupted")
                                 .and_then(Value::as_bool)
                                 .unwrap_or(false),
+                            generator_bound: false,
                         }],
                         usl: None,
+                        usl_rejected: None,
                     }
                 })
                 .collect()
@@ -576,10 +605,17 @@ pub fn whatif(summary: &Value, from: &str, target: &Target) -> Result<Answer, Wh
             }
             _ => {
                 let n = ceil(t / per_core).max(1.0) as u64;
-                assumptions.push(format!(
-                    "model: linear, every core serves {} req/s (no contention or coherency cost measured: sweep data_plane.workers for a USL fit)",
-                    human_rate(per_core)
-                ));
+                assumptions.push(match &l.usl_rejected {
+                    Some(why) => format!(
+                        "model: linear, every core serves {} req/s ({why}; rerun the sweep where \
+                         the generator has cores of its own)",
+                        human_rate(per_core)
+                    ),
+                    None => format!(
+                        "model: linear, every core serves {} req/s (no contention or coherency cost measured: sweep data_plane.workers for a USL fit)",
+                        human_rate(per_core)
+                    ),
+                });
                 ("linear", n, 1, n, None)
             }
         };
@@ -1143,6 +1179,31 @@ mod tests {
                 "usl": usl
             }]
         })
+    }
+
+    #[test]
+    fn a_fit_through_generator_bound_points_is_not_used() {
+        let fit = json!({"sigma": 0.1, "kappa": 0.0, "lambda": 1_000_000.0, "r2": 0.99, "residuals": [], "peak_n": null});
+        let mut summary = sweep_summary(fit);
+        // Point 4: the generator 1.2 ms late at p99 of 1.5 ms.
+        let p = &mut summary["sweep"][0]["points"][2];
+        p["p99_us"] = json!(1500.0);
+        p["detail"]["lateness_p99_us"] = json!(1200.0);
+        let a = whatif(&summary, "sweep", &target()).expect("answer");
+        let pr = by_label(&a, "per-region");
+        assert_eq!(pr.model, "linear");
+        assert!(pr.usl.is_none());
+        let said = pr.assumptions.join("\n");
+        assert!(
+            said.contains(
+                "the sweep's USL fit is not used: its points at workers=4 were generator-bound"
+            ),
+            "{said}"
+        );
+        // Lateness under a millisecond is pacing noise, not a bound.
+        summary["sweep"][0]["points"][2]["detail"]["lateness_p99_us"] = json!(900.0);
+        let a = whatif(&summary, "sweep", &target()).expect("answer");
+        assert_eq!(by_label(&a, "per-region").model, "usl");
     }
 
     #[test]

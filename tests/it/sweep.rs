@@ -419,9 +419,22 @@ fn a_workers_sweep_reports_its_usl_fit_and_a_usl_whatif() {
         assert!(html.contains(want), "report.html lacks {want}");
     }
     // With a fit, the what-if answer uses its shape (and the peak, when
-    // there is one, is in words).
-    assert_eq!(summary["whatif"]["strategies"][0]["model"], "usl");
-    assert_eq!(summary["whatif"]["strategies"][0]["usl"], *fit);
+    // there is one, is in words), unless a stall of this machine made the
+    // generator late enough to bind a point: then it says why not.
+    let bound = st["points"].as_array().unwrap().iter().any(|p| {
+        let late = f(&p["detail"], "lateness_p99_us");
+        late > 1000.0 && late >= 0.5 * f(p, "p99_us")
+    });
+    let answer = &summary["whatif"]["strategies"][0];
+    if bound {
+        assert_eq!(answer["model"], "linear");
+        assert!(answer["assumptions"]
+            .to_string()
+            .contains("USL fit is not used"));
+    } else {
+        assert_eq!(answer["model"], "usl");
+        assert_eq!(answer["usl"], *fit);
+    }
     assert!(html.contains(if fit["peak_n"].is_null() {
         "throughput grows with every thread"
     } else {
