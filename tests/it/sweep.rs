@@ -465,3 +465,35 @@ fn sweep_help_documents_the_whatif_target_and_the_exit_status() {
         assert!(help.contains(want), "'{want}' missing from\n{help}");
     }
 }
+
+#[test]
+fn the_reference_sweeps_match_the_schema() {
+    let validator = sweep_validator();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+    let mut checked = 0;
+    for machine in std::fs::read_dir(&root).unwrap().flatten() {
+        for dir in std::fs::read_dir(machine.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let path = dir.path().join("summary.json");
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let v: Value = serde_json::from_str(&text).unwrap();
+            if v["kind"] != "sweep" {
+                continue;
+            }
+            let errors = schema_errors(&validator, &v);
+            assert!(
+                errors.is_empty(),
+                "{}: {}",
+                path.display(),
+                errors.join("\n")
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "{checked} reference sweeps");
+}

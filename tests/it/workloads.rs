@@ -88,7 +88,7 @@ fn the_midnight_workloads_cross_midnight_ten_seconds_in() {
 #[test]
 fn the_reference_runs_load_back_and_kept_their_promises() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
-    let mut loaded = 0;
+    let (mut loaded, mut sweeps) = (0, 0);
     for machine in std::fs::read_dir(&root).expect("results/").flatten() {
         for run in std::fs::read_dir(machine.path())
             .into_iter()
@@ -96,6 +96,15 @@ fn the_reference_runs_load_back_and_kept_their_promises() {
             .flatten()
         {
             if !run.path().join("summary.json").exists() {
+                continue;
+            }
+            if sigstorm::sweep::is_sweep_dir(&run.path()) {
+                let sweep = sigstorm::sweep::read_summary(&run.path())
+                    .unwrap_or_else(|e| panic!("{}: {e:#}", run.path().display()));
+                assert!(sweep.complete, "{}", run.path().display());
+                assert_eq!(sweep.defects(), 0, "{}", run.path().display());
+                assert!(sweep.whatif.is_some(), "{}", run.path().display());
+                sweeps += 1;
                 continue;
             }
             let data = sigstorm::rundir::load(&run.path())
@@ -116,4 +125,5 @@ fn the_reference_runs_load_back_and_kept_their_promises() {
         }
     }
     assert!(loaded >= 7, "{loaded} reference runs");
+    assert!(sweeps >= 2, "{sweeps} reference sweeps");
 }
