@@ -175,9 +175,11 @@ pub struct SweepArgs {
     #[arg(long, value_name = "p99=DURATION")]
     pub slo: Option<String>,
     /// Extra runs per strategy that halve the gap between the knee and the
-    /// next higher failing rate (needs --vary rate=...).
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub bisect: usize,
+    /// next higher failing rate, 0 to 30 (needs --vary rate=...; a halving
+    /// stops early once the gap is under 1 req/s).
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u8).range(0..=30))]
+    pub bisect: u8,
     /// Strategies to run, comma-separated (overrides the workload).
     #[arg(long, value_delimiter = ',')]
     pub strategies: Option<Vec<Strategy>>,
@@ -457,6 +459,12 @@ fn sweep_command(args: &SweepArgs, stop: &AtomicBool) -> Result<i32> {
     };
     overrides.apply(&mut workload)?;
     let vary = crate::sweep::Vary::parse(&args.vary)?;
+    if vary.is_rate() && args.rate.is_some() {
+        anyhow::bail!(
+            "--rate and --vary {} both set the offered rate; drop --rate",
+            vary.name
+        );
+    }
     let slo_flag = args
         .slo
         .as_deref()
@@ -469,8 +477,15 @@ fn sweep_command(args: &SweepArgs, stop: &AtomicBool) -> Result<i32> {
         dir: args.out.clone(),
         quiet: args.quiet,
     };
-    let (summary, dir) =
-        crate::sweep::run_sweep(&workload, &vary, args.bisect, &slo, &target, &output, stop)?;
+    let (summary, dir) = crate::sweep::run_sweep(
+        &workload,
+        &vary,
+        usize::from(args.bisect),
+        &slo,
+        &target,
+        &output,
+        stop,
+    )?;
     emit(crate::sweep::table(&summary).as_bytes())?;
     emit(format!("\n{}", crate::sweep::whatif_text(&summary)).as_bytes())?;
     eprintln!("sigstorm: wrote {}", dir.join("summary.json").display());

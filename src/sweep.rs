@@ -106,9 +106,16 @@ impl Vary {
         }
         values.sort_by(f64::total_cmp);
         values.dedup();
+        let field = resolve(name);
+        if field == "slo" || field.starts_with("slo.") {
+            bail!(
+                "--vary {name}: the SLO is what points are judged by, not a value they run with; \
+                 a sweep judges every point by one SLO, set with --slo"
+            );
+        }
         Ok(Vary {
             name: name.to_string(),
-            field: resolve(name).to_string(),
+            field: field.to_string(),
             values,
         })
     }
@@ -200,8 +207,25 @@ fn whole(name: &str, value: f64) -> Result<i64> {
 }
 
 fn checked(w: Workload, name: &str, value: f64) -> Result<Workload> {
-    match w.validate() {
+    // `--duration` may have cut the run short of scheduled events: `run`
+    // notes those and goes on, and so does a sweep, unless it varies a
+    // field of the schedule itself (an event that will not happen makes
+    // every point the same).
+    let mut probe = w.clone();
+    if !resolve(name).starts_with("schedule") {
+        let last = probe.schedule.iter().map(|e| e.at_s()).fold(0.0, f64::max);
+        if last >= probe.run.duration_s {
+            probe.run.duration_s = (last + 1.0).min(3600.0);
+        }
+    }
+    match probe.validate() {
         Ok(()) => Ok(w),
+        Err((field, message)) if field.starts_with("schedule[") && field.ends_with(".at_s") => {
+            bail!(
+                "with {name} = {value}: field `{field}`: {message}, so varying `{name}` would \
+                 change nothing; lengthen --duration"
+            )
+        }
         Err((field, message)) => bail!("with {name} = {value}: field `{field}`: {message}"),
     }
 }
@@ -346,6 +370,13 @@ impl Slo {
     /// Whether figures meet it, and if not, why.
     pub fn judge(&self, m: &Measurement) -> (bool, String) {
         let mut why = Vec::new();
+        if m.responses < MIN_RESPONSES {
+            why.push(format!(
+                "only {} responses measured, too few for a p99 (at least {MIN_RESPONSES}): \
+                 lengthen --duration or raise the rate",
+                m.responses
+            ));
+        }
         if let Some(limit) = self.p99_us {
             if m.p99_us.is_nan() || m.p99_us > limit {
                 let mut reason = format!("p99 {} > {}", human_us(m.p99_us), human_us(limit));
@@ -424,9 +455,17 @@ pub fn parse_slo(s: &str) -> Result<f64> {
     }
 }
 
+/// Fewer responses than this in a point's window leave its p99 to a handful
+/// of requests (the 99th percentile of 100 is the second largest): such a
+/// point fails the SLO with the reason, rather than pass on too little.
+pub const MIN_RESPONSES: u64 = 100;
+
 /// The headline figures of one strategy run at one point.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Measurement {
+    /// Responses in the measured window.
+    #[serde(default)]
+    pub responses: u64,
     /// Requests offered per second in the measured window.
     pub offered_rps: f64,
     /// Responses per second in the measured window.
@@ -486,6 +525,7 @@ impl Measurement {
     pub fn of(run: &RunSummary) -> Measurement {
         let f = &run.figures;
         Measurement {
+            responses: (f.achieved_rps * run.duration_s).round() as u64,
             offered_rps: f.offered_rps,
             achieved_rps: f.achieved_rps,
             p50_us: f.latency_us.p50,
@@ -877,7 +917,7 @@ fn finish(s: &mut StrategySweep, vary: &Vary) {
         None
     };
     s.knee_caveats = match s.knee_rps {
-        Some(k) => knee_caveats(&s.points, k, &vary.name),
+        Some(k) => knee_caveats(&s.points, k, vary),
         None => Vec::new(),
     };
 }
@@ -887,13 +927,22 @@ fn finish(s: &mut StrategySweep, vary: &Vary) {
 /// failed, the points disagree with each other (on a busy or virtual
 /// machine, a few milliseconds of stall can fail one short point and spare
 /// the next).
-pub fn knee_caveats(points: &[Point], knee: f64, name: &str) -> Vec<String> {
+pub fn knee_caveats(points: &[Point], knee: f64, vary: &Vary) -> Vec<String> {
+    let name = &vary.name;
     let usable: Vec<&Point> = points.iter().filter(|p| !p.detail.interrupted).collect();
     let mut caveats = Vec::new();
     if usable.iter().all(|p| p.value <= knee) {
-        caveats.push(format!(
-            "a lower bound: the highest {name} swept met the SLO; sweep higher to find the knee"
-        ));
+        let planned = vary.values.iter().copied().fold(knee, f64::max);
+        caveats.push(if planned > knee {
+            format!(
+                "a lower bound: the sweep was interrupted before the {name} values above it \
+                 were measured"
+            )
+        } else {
+            format!(
+                "a lower bound: the highest {name} swept met the SLO; sweep higher to find the knee"
+            )
+        });
     }
     let below: Vec<String> = usable
         .iter()
@@ -920,6 +969,9 @@ fn lower_bound(st: &StrategySweep) -> bool {
 
 /// A strategy's knee in words: `12000 req/s`, with its caveats.
 fn knee_text(st: &StrategySweep) -> String {
+    if st.points.iter().all(|p| p.detail.interrupted) {
+        return "none (interrupted before any point finished)".to_string();
+    }
     match st.knee_rps {
         Some(k) if st.knee_caveats.is_empty() => format!("{} req/s", fmt_value(k)),
         Some(k) => format!(
@@ -939,33 +991,40 @@ pub fn saturated(p: &Point) -> bool {
 }
 
 /// The (threads, achieved) points a Universal Scalability Law fit uses, in
-/// order, and which they are: the saturated ones when there are at least
-/// three, else all (interrupted points aside).
-pub fn usl_inputs(s: &StrategySweep) -> (Vec<(f64, f64)>, &'static str) {
-    let usable: Vec<&Point> = s.points.iter().filter(|p| !p.detail.interrupted).collect();
-    let sat: Vec<(f64, f64)> = usable
+/// order: the saturated ones, interrupted points aside. Below saturation a
+/// point's throughput is the offered load, not what its threads can do, so
+/// no other point says anything about scaling.
+pub fn usl_inputs(s: &StrategySweep) -> Vec<(f64, f64)> {
+    s.points
         .iter()
-        .filter(|p| saturated(p))
+        .filter(|p| !p.detail.interrupted && saturated(p))
         .map(|p| (p.value, p.achieved_rps))
-        .collect();
-    if sat.len() >= 3 {
-        (sat, "saturated")
-    } else {
-        (
-            usable.iter().map(|p| (p.value, p.achieved_rps)).collect(),
-            "all",
-        )
-    }
+        .collect()
 }
 
-/// Fit the Universal Scalability Law to (threads, achieved) of the points
-/// (see [`usl_inputs`]).
+/// The fewest saturated points a fit of the law's three parameters takes.
+pub const MIN_USL_POINTS: usize = 3;
+
+/// Fit the Universal Scalability Law to (threads, achieved) of the
+/// saturated points (see [`usl_inputs`]), or say why there is no fit.
 fn fit_usl(s: &mut StrategySweep) {
-    let (pts, which) = usl_inputs(s);
+    let pts = usl_inputs(s);
+    let measured = s.points.iter().filter(|p| !p.detail.interrupted).count();
+    if pts.len() < MIN_USL_POINTS {
+        s.usl = None;
+        s.usl_points = Some(format!(
+            "no fit: {} of {measured} points saturated (achieved below {:.0}% of offered, or \
+             shed) and a fit needs {MIN_USL_POINTS}: below saturation a point's throughput is the \
+             offered load, not its capacity; raise --rate",
+            pts.len(),
+            MIN_ACHIEVED_SHARE * 100.0
+        ));
+        return;
+    }
     match crate::usl::fit(&pts) {
         Ok(fit) => {
             s.usl = Some(fit);
-            s.usl_points = Some(which.to_string());
+            s.usl_points = Some("saturated".to_string());
         }
         Err(e) => {
             s.usl = None;
@@ -1232,7 +1291,7 @@ pub fn whatif_text(s: &SweepSummary) -> String {
 /// The residuals of a USL fit beside the thread counts they are for:
 /// `N=1 +12/s (+0.1%), N=2 -30/s (-0.2%)`.
 fn residuals_text(st: &StrategySweep, fit: &crate::usl::UslFit) -> String {
-    let (pts, _) = usl_inputs(st);
+    let pts = usl_inputs(st);
     if pts.len() == fit.residuals.len() {
         pts.iter()
             .zip(&fit.residuals)
@@ -1478,7 +1537,12 @@ fn peak_text(fit: &crate::usl::UslFit) -> String {
             "throughput peaks at {n:.1} threads ({}/s)",
             human_rate(fit.predict(n))
         ),
-        None => "throughput grows with every thread (no coherency cost)".to_string(),
+        None if fit.sigma > 0.0 => format!(
+            "no peak: throughput levels off toward λ/σ = {}/s (contention, no coherency cost)",
+            human_rate(fit.lambda / fit.sigma)
+        ),
+        None => "throughput grows in proportion to threads (no contention or coherency cost)"
+            .to_string(),
     };
     // Three parameters through three points leave nothing to test the model.
     if fit.residuals.len() <= 3 {
@@ -1962,6 +2026,25 @@ mod tests {
         assert!(err("regions[9].rtt_ms", 1.0).contains("regions[9]"));
         assert!(err("load..x", 1.0).contains("not a workload field path"));
         assert!(err("schedule[0].count", 1.0).contains("schedule[0]"));
+
+        // The SLO is not a field a point runs with.
+        let e = format!("{:#}", Vary::parse("slo.p99_ms=1,2").unwrap_err());
+        assert!(e.contains("set with --slo"), "{e}");
+    }
+
+    #[test]
+    fn a_duration_cut_short_of_the_schedule_is_noted_not_refused() {
+        let mut w = Workload::load(std::path::Path::new("workloads/az-loss.toml")).unwrap();
+        // As `--duration 0.2` leaves it: every event falls after the end.
+        w.run.duration_s = 0.2;
+        assert!(w.schedule.iter().all(|e| e.at_s() >= 0.2));
+        // Another field varies as `run` would run it.
+        let set = set_field(&w, "rate", 1000.0).expect("a rate point runs");
+        assert_eq!(set.load.rate_per_sec, 1000.0);
+        assert_eq!(set.run.duration_s, 0.2, "the duration is not changed");
+        // A field of an event that will not happen is refused, naming why.
+        let e = format!("{:#}", set_field(&w, "schedule[0].at_s", 5.0).unwrap_err());
+        assert!(e.contains("lengthen --duration"), "{e}");
     }
 
     #[test]
@@ -2003,6 +2086,7 @@ mod tests {
             min_achieved_share: MIN_ACHIEVED_SHARE,
         };
         let m = |achieved: f64, p99: f64, shed: u64| Measurement {
+            responses: 3000,
             offered_rps: 1000.0,
             achieved_rps: achieved,
             p99_us: p99,
@@ -2042,6 +2126,25 @@ mod tests {
             ..m(1000.0, 3000.0, 0)
         };
         assert_eq!(slo.judge(&quiet).1, "p99 3.00ms > 2.00ms");
+        // Too few responses for a p99: a point with none cannot pass.
+        let empty = Measurement {
+            offered_rps: 0.0,
+            achieved_rps: 0.0,
+            ..Measurement::default()
+        };
+        let (ok, why) = slo.judge(&empty);
+        assert!(!ok);
+        assert!(why.starts_with("only 0 responses measured"), "{why}");
+        let few = Measurement {
+            responses: MIN_RESPONSES - 1,
+            ..m(1000.0, 100.0, 0)
+        };
+        assert!(!slo.judge(&few).0);
+        let enough = Measurement {
+            responses: MIN_RESPONSES,
+            ..m(1000.0, 100.0, 0)
+        };
+        assert!(slo.judge(&enough).0);
     }
 
     #[test]
@@ -2071,6 +2174,7 @@ mod tests {
             let rate = w.load.rate_per_sec;
             let load = rate / cap;
             Ok(Measurement {
+                responses: 1000,
                 offered_rps: rate,
                 achieved_rps: rate.min(cap),
                 p99_us: if load < 1.0 {
@@ -2149,10 +2253,11 @@ mod tests {
 
         // The caveats: none for a clean knee with a failure above it.
         let clean = [p(1000.0, true), p(2000.0, true), p(4000.0, false)];
-        assert!(knee_caveats(&clean, 2000.0, "rate").is_empty());
+        let rates = Vary::parse("rate=1000,2000,3000,4000,8000").unwrap();
+        assert!(knee_caveats(&clean, 2000.0, &rates).is_empty());
         // The highest rate met the SLO: only a lower bound.
         let open = [p(1000.0, true), p(2000.0, true)];
-        let c = knee_caveats(&open, 2000.0, "rate");
+        let c = knee_caveats(&open, 2000.0, &Vary::parse("rate=1000,2000").unwrap());
         assert_eq!(c.len(), 1, "{c:?}");
         assert!(c[0].starts_with("a lower bound: the highest rate swept met the SLO"));
         // A failure below the knee: the points disagree, and which.
@@ -2163,7 +2268,7 @@ mod tests {
             p(4000.0, true),
             p(8000.0, false),
         ];
-        let c = knee_caveats(&noisy, 4000.0, "rate");
+        let c = knee_caveats(&noisy, 4000.0, &rates);
         assert_eq!(c.len(), 1, "{c:?}");
         assert!(
             c[0].starts_with("rate=2000,3000 below the knee failed the SLO"),
@@ -2173,7 +2278,12 @@ mod tests {
         let mut cut = p(9000.0, false);
         cut.detail.interrupted = true;
         let both = [p(1000.0, false), p(2000.0, true), cut];
-        assert_eq!(knee_caveats(&both, 2000.0, "rate").len(), 2);
+        let c = knee_caveats(&both, 2000.0, &Vary::parse("rate=1000,2000,9000").unwrap());
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert!(
+            c[0].contains("interrupted before the rate values above it"),
+            "{c:?}"
+        );
 
         let sweep = |points: Vec<Point>, vary: &Vary| {
             let mut st = StrategySweep {
@@ -2236,6 +2346,7 @@ mod tests {
                 stop.store(true, Ordering::Relaxed);
             }
             Ok(Measurement {
+                responses: 1000,
                 offered_rps: w.load.rate_per_sec,
                 achieved_rps: w.load.rate_per_sec,
                 ..Measurement::default()
@@ -2299,6 +2410,7 @@ mod tests {
             let n = w.data_plane.workers as f64;
             let x = 1000.0 * n / (1.0 + 0.1 * (n - 1.0));
             Ok(Measurement {
+                responses: 1000,
                 offered_rps: 100_000.0,
                 achieved_rps: x,
                 p99_us: 900.0,
@@ -2368,7 +2480,7 @@ mod tests {
                 "R² = 1.000",
                 "Residuals (measured − fitted): N=1 ",
                 "N=4 ",
-                "throughput grows with every thread",
+                "no peak: throughput levels off toward λ/σ = ",
                 "What if",
                 "1,000,000 req/s per region at p99 &lt;= 5 ms with 10,000,000 keys over 17 regions",
                 "per-region: ",
@@ -2385,6 +2497,48 @@ mod tests {
                 assert!(doc.contains(&want), "'{want}' missing from\n{doc}");
             }
         }
+    }
+
+    #[test]
+    fn a_workers_sweep_that_never_saturates_gets_no_fit() {
+        let mut w = workload();
+        w.strategies = Some(vec![Strategy::PerRegion]);
+        let vary = Vary::parse("workers=1,2,3").unwrap();
+        let slo = Slo::choose(None, &w);
+        let stop = AtomicBool::new(false);
+        // Every point keeps up with the offered 2000 req/s: flat
+        // throughput that says nothing about how threads scale.
+        let mut runner = |w: &Workload, _: Plan, _: &str, _: f64, _: usize, _: usize| {
+            Ok(Measurement {
+                responses: 2000,
+                offered_rps: 2000.0,
+                achieved_rps: 2000.0,
+                p99_us: 300.0,
+                cpu: Some(CpuSplit {
+                    wall_s: 1.0,
+                    generator_s: 0.5,
+                    generator_spin_s: 0.0,
+                    data_plane_s: 0.2,
+                    data_plane_threads: w.data_plane.workers,
+                    cores: 2,
+                }),
+                hmacs_per_request: 3.0,
+                ..Measurement::default()
+            })
+        };
+        let sweeps = execute(&w, &vary, 0, &slo, &stop, &mut runner, &mut |_, _| Ok(())).unwrap();
+        assert!(sweeps[0].usl.is_none());
+        let why = sweeps[0].usl_points.clone().unwrap();
+        assert!(why.starts_with("no fit: 0 of 3 points saturated"), "{why}");
+        let mut s = summary_of(&w, &vary, &slo, sweeps);
+        s.answer(&Target::default());
+        let a = s.whatif.expect("an answer");
+        assert_eq!(a.strategies[0].model, "linear");
+        let said = a.strategies[0].assumptions.join("\n");
+        assert!(
+            said.contains("the sweep's points allow no USL fit (no fit: 0 of 3"),
+            "{said}"
+        );
     }
 
     #[test]
@@ -2411,6 +2565,7 @@ mod tests {
         let mut runner = |w: &Workload, plan: Plan, _: &str, _: f64, _: usize, _: usize| {
             let bad = plan.strategy == Strategy::PerService && w.load.rate_per_sec == 2000.0;
             Ok(Measurement {
+                responses: 1000,
                 offered_rps: w.load.rate_per_sec,
                 achieved_rps: w.load.rate_per_sec,
                 unexpected_rejections: if bad { 2 } else { 0 },

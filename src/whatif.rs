@@ -65,9 +65,18 @@ pub struct Target {
 /// Why no answer could be given.
 #[derive(Debug, thiserror::Error)]
 pub enum WhatifError {
+    /// The folder does not exist.
+    #[error("{0} does not exist (--from takes a results folder that sigstorm run or sigstorm sweep wrote)")]
+    NoFolder(PathBuf),
+    /// `--from` names a file.
+    #[error("{0} is a file; --from takes the results folder that holds summary.json")]
+    NotAFolder(PathBuf),
     /// The folder holds no `summary.json`.
     #[error("{0} holds no summary.json: not a sigstorm results folder (sigstorm run or sigstorm sweep writes one)")]
     NoSummary(PathBuf),
+    /// A figure the answer needs is out of range.
+    #[error("{0}")]
+    BadFigure(String),
     /// `summary.json` cannot be read or is not JSON.
     #[error("cannot read {path}: {reason}")]
     Unreadable {
@@ -209,9 +218,74 @@ pub struct Answer {
     pub assumptions: Vec<String>,
 }
 
+/// The measured world a figure comes from: the workload's regions, keys,
+/// cache and AZs, and how long traffic ran.
+#[derive(Clone, Debug)]
+struct World {
+    region_rtts: Vec<(String, f64)>,
+    keys: u64,
+    cache_capacity: Option<f64>,
+    azs: f64,
+    services: f64,
+    warmup_s: f64,
+    duration_s: f64,
+}
+
+/// The world of a workload as `summary.json` writes it.
+fn world_of(workload: &Value) -> World {
+    let users = num(workload, &["principals", "users"]).unwrap_or(0.0);
+    let keys_per_user = num(workload, &["principals", "keys_per_user"]).unwrap_or(1.0);
+    World {
+        region_rtts: workload
+            .get("regions")
+            .and_then(Value::as_array)
+            .map(|rs| {
+                rs.iter()
+                    .filter_map(|r| Some((text(r, &["name"]), num(r, &["rtt_ms"])?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        keys: (users * keys_per_user).max(0.0) as u64,
+        cache_capacity: num(workload, &["data_plane", "cache_capacity"]),
+        azs: num(workload, &["data_plane", "azs"]).unwrap_or(3.0),
+        services: workload
+            .get("services")
+            .and_then(Value::as_object)
+            .map_or(5.0, |s| s.len().max(1) as f64),
+        warmup_s: num(workload, &["run", "warmup_s"]).unwrap_or(0.0),
+        duration_s: num(workload, &["run", "duration_s"]).unwrap_or(0.0),
+    }
+}
+
+/// The world of each point of a sweep that varies `name`: the base
+/// workload with the point's value set, as the sweep ran it. A field that
+/// is not the rate or the thread count may change the world (regions,
+/// keys, cache, warm-up, duration); when the base cannot be read back, the
+/// base world stands for every point.
+fn point_world(base: &Value, name: &str, value: Option<f64>) -> World {
+    let set = || {
+        let w: crate::workload::Workload = serde_json::from_value(base.clone()).ok()?;
+        let point = crate::sweep::set_field(&w, name, value?).ok()?;
+        serde_json::to_value(point).ok()
+    };
+    world_of(&set().unwrap_or_else(|| base.clone()))
+}
+
+/// Whether a point's world is not the base's in what the answer reads.
+fn world_differs(a: &World, b: &World) -> bool {
+    a.region_rtts != b.region_rtts
+        || a.keys != b.keys
+        || a.cache_capacity != b.cache_capacity
+        || a.azs != b.azs
+        || a.warmup_s != b.warmup_s
+        || a.duration_s != b.duration_s
+}
+
 /// One measurement of a label.
 #[derive(Clone, Debug)]
 struct Obs {
+    /// The world it was measured in.
+    world: World,
     /// The sweep's value (None for a run).
     value: Option<f64>,
     achieved_rps: f64,
@@ -294,26 +368,62 @@ impl Target {
     /// [`WhatifError::BadTarget`] for a value that is not positive and
     /// finite.
     pub fn validate(&self) -> Result<(), WhatifError> {
-        if !(self.rps_per_region.is_finite() && self.rps_per_region > 0.0) {
+        let range = |flag: &str, v: f64, lo: f64, hi: f64, what: &str| {
+            if v.is_finite() && v >= lo && v <= hi {
+                Ok(())
+            } else {
+                Err(WhatifError::BadTarget(format!(
+                    "{flag} must be {what}, not {v}"
+                )))
+            }
+        };
+        range(
+            "--rps-per-region",
+            self.rps_per_region,
+            1.0,
+            MAX_RPS_PER_REGION,
+            "1 to 1000000000000 requests per second",
+        )?;
+        if self.p99_ms.is_nan() || self.p99_ms <= 0.0 {
             return Err(WhatifError::BadTarget(format!(
-                "--rps-per-region must be a positive number, not {}",
-                self.rps_per_region
-            )));
-        }
-        if !(self.p99_ms.is_finite() && self.p99_ms > 0.0) {
-            return Err(WhatifError::BadTarget(format!(
-                "--p99-ms must be a positive number, not {}",
+                "--p99-ms must be more than 0 milliseconds, not {}",
                 self.p99_ms
             )));
         }
-        if self.keys == 0 || self.regions == 0 {
-            return Err(WhatifError::BadTarget(
-                "--keys and --regions must be at least 1".to_string(),
-            ));
-        }
+        range(
+            "--p99-ms",
+            self.p99_ms,
+            0.0,
+            MAX_P99_MS,
+            "at most 3600000 milliseconds (an hour)",
+        )?;
+        range(
+            "--keys",
+            self.keys as f64,
+            1.0,
+            MAX_KEYS as f64,
+            "1 to 1000000000000 access keys",
+        )?;
+        range(
+            "--regions",
+            self.regions as f64,
+            1.0,
+            MAX_REGIONS as f64,
+            "1 to 1000 regions",
+        )?;
         Ok(())
     }
 }
+
+/// The largest target rate per region: a million times today's largest
+/// fleets, beyond which the arithmetic (and the question) stops meaning much.
+pub const MAX_RPS_PER_REGION: f64 = 1e12;
+/// The largest target p99, milliseconds: an hour.
+pub const MAX_P99_MS: f64 = 3_600_000.0;
+/// The most access keys a target may have.
+pub const MAX_KEYS: u64 = 1_000_000_000_000;
+/// The most regions a target may have.
+pub const MAX_REGIONS: u64 = 1000;
 
 /// Read `DIR/summary.json` and answer `target`.
 ///
@@ -322,6 +432,12 @@ impl Target {
 /// No or unreadable `summary.json`, a bad target, or no usable run.
 pub fn whatif_dir(dir: &Path, target: &Target) -> Result<Answer, WhatifError> {
     let path = dir.join("summary.json");
+    if !dir.exists() {
+        return Err(WhatifError::NoFolder(dir.to_path_buf()));
+    }
+    if !dir.is_dir() {
+        return Err(WhatifError::NotAFolder(dir.to_path_buf()));
+    }
     if !path.is_file() {
         return Err(WhatifError::NoSummary(dir.to_path_buf()));
     }
@@ -333,18 +449,28 @@ pub fn whatif_dir(dir: &Path, target: &Target) -> Result<Answer, WhatifError> {
         path: path.clone(),
         reason: e.to_string(),
     })?;
+    // Read it as `sigstorm report` does first, so that a missing or
+    // mistyped field is named with its line rather than read as nothing.
+    let typed = if summary.get("kind").and_then(Value::as_str) == Some("sweep") {
+        crate::sweep::read_summary(dir).map(|_| ())
+    } else {
+        crate::page::read_summary(dir).map(|_| ())
+    };
+    typed.map_err(|e| WhatifError::Unreadable {
+        path: path.clone(),
+        reason: e.root_cause().to_string(),
+    })?;
     whatif(&summary, &dir.display().to_string(), target)
 }
 
 fn labels(summary: &Value) -> (String, Vec<Label>) {
-    let warmup_s = num(summary, &["workload", "run", "warmup_s"]).unwrap_or(0.0);
-    let workload_duration = num(summary, &["workload", "run", "duration_s"]).unwrap_or(0.0);
+    let base = summary.get("workload").cloned().unwrap_or(Value::Null);
+    let base_world = world_of(&base);
     if let Some(sweep) = summary.get("sweep").and_then(Value::as_array) {
-        let workers_sweep = summary
-            .get("vary")
-            .and_then(|v| v.get("field"))
-            .and_then(Value::as_str)
-            == Some("data_plane.workers");
+        let field = text(summary, &["vary", "field"]);
+        let name = text(summary, &["vary", "name"]);
+        let workers_sweep = field == crate::sweep::WORKERS_FIELD;
+        let world_sweep = !workers_sweep && field != crate::sweep::RATE_FIELD;
         let out = sweep
             .iter()
             .map(|s| {
@@ -356,8 +482,16 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                             .iter()
                             .map(|p| {
                                 let d = p.get("detail").unwrap_or(&Value::Null);
+                                let value = num(p, &["value"]);
+                                let world = if world_sweep {
+                                    point_world(&base, &name, value)
+                                } else {
+                                    base_world.clone()
+                                };
                                 Obs {
-                                    value: num(p, &["value"]),
+                                    traffic_s: world.warmup_s + world.duration_s,
+                                    world,
+                                    value,
                                     achieved_rps: num(p, &["achieved_rps"]).unwrap_or(0.0),
                                     p99_us: num(p, &["p99_us"]).unwrap_or(f64::NAN),
                                     meets_slo: p.get("meets_slo").and_then(Value::as_bool),
@@ -367,7 +501,6 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                                         .unwrap_or(f64::NAN),
                                     hit_ratio: num(d, &["hit_ratio"]),
                                     control_plane_calls_per_request: None,
-                                    traffic_s: warmup_s + workload_duration,
                                     interrupted: d
                                         .get("interrupted")
                                         .and_then(Value::as_bool)
@@ -387,6 +520,17 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                 } else {
                     None
                 };
+                let usl_points = s.get("usl_points").and_then(Value::as_str).unwrap_or("");
+                // Only a fit over saturated points describes capacity.
+                let unsaturated = (usl.is_some() && usl_points != "saturated").then(|| {
+                    usl = None;
+                    format!(
+                        "the sweep's USL fit is not used: it is not over saturated points \
+                         ({usl_points}), so it describes the offered load, not capacity"
+                    )
+                });
+                let no_fit = (workers_sweep && usl.is_none() && unsaturated.is_none())
+                    .then(|| format!("the sweep's points allow no USL fit ({usl_points})"));
                 // A fit through points where the generator could not offer
                 // more shows the generator's ceiling, not how the data plane
                 // scales: sizing from it would be fiction.
@@ -395,15 +539,19 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                     .filter(|o| o.generator_bound && !o.interrupted)
                     .filter_map(|o| o.value.map(fmt_value))
                     .collect();
-                let usl_rejected = (usl.is_some() && !bound.is_empty()).then(|| {
-                    usl = None;
-                    format!(
-                        "the sweep's USL fit is not used: its points at workers={} were \
-                         generator-bound (the load generator, sharing the cores, could not offer \
-                         more), so they show the generator's ceiling, not how the data plane scales",
-                        bound.join(",")
-                    )
-                });
+                let usl_rejected = (usl.is_some() && !bound.is_empty())
+                    .then(|| {
+                        usl = None;
+                        format!(
+                            "the sweep's USL fit is not used: its points at workers={} were \
+                             generator-bound (the load generator, sharing the cores, could not \
+                             offer more), so they show the generator's ceiling, not how the data \
+                             plane scales; rerun the sweep where the generator has cores of its own",
+                            bound.join(",")
+                        )
+                    })
+                    .or(unsaturated)
+                    .or(no_fit);
                 Label {
                     label: text(s, &["label"]),
                     strategy: text(s, &["strategy"]),
@@ -437,8 +585,9 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                             control_plane_calls_per_request: num(r, &["control_plane_calls"])
                                 .filter(|_| requests > 0.0)
                                 .map(|c| c / requests),
-                            traffic_s: warmup_s
-                                + num(r, &["duration_s"]).unwrap_or(workload_duration),
+                            traffic_s: base_world.warmup_s
+                                + num(r, &["duration_s"]).unwrap_or(base_world.duration_s),
+                            world: base_world.clone(),
                             interrupted: r
                                 .get("interrupted")
                                 .and_then(Value::as_bool)
@@ -461,6 +610,56 @@ fn cost_s(o: &Obs) -> Option<f64> {
     let requests = o.achieved_rps * o.traffic_s;
     let cost = cpu / requests;
     (!o.interrupted && cpu > 0.0 && requests > 0.0 && cost.is_finite()).then_some(cost)
+}
+
+/// Refuse figures no measurement can have (negative, or not numbers where
+/// one is required), naming the first: a hand-edited `summary.json` must
+/// not turn into an answer.
+fn check_figures(summary: &Value, from: &str) -> Result<(), WhatifError> {
+    let check = |v: &Value, path: &str, field: &str, required: bool| -> Result<(), WhatifError> {
+        let bad = |what: &str| WhatifError::BadFigure(format!("{from}: {path}.{field} {what}"));
+        match v.get(field) {
+            None | Some(Value::Null) if !required => Ok(()),
+            None | Some(Value::Null) => Err(bad("is missing")),
+            Some(Value::Number(n)) if n.as_f64().is_some_and(|x| x >= 0.0) => Ok(()),
+            Some(Value::Number(_)) => Err(bad("is negative")),
+            Some(_) => Err(bad("is not a number")),
+        }
+    };
+    let figures = |v: &Value, path: &str, p99: &[&str], hmacs: &str| -> Result<(), WhatifError> {
+        check(v, path, "achieved_rps", true)?;
+        let mut node = v;
+        let mut at = path.to_string();
+        for step in &p99[..p99.len() - 1] {
+            node = node.get(step).unwrap_or(&Value::Null);
+            at = format!("{at}.{step}");
+        }
+        check(node, &at, p99[p99.len() - 1], true)?;
+        let (d, dpath) = if hmacs == "detail" {
+            (
+                v.get("detail").unwrap_or(&Value::Null),
+                format!("{path}.detail"),
+            )
+        } else {
+            (v, path.to_string())
+        };
+        check(d, &dpath, "hmacs_per_request", true)?;
+        let cpu = d.get("cpu").unwrap_or(&Value::Null);
+        check(cpu, &format!("{dpath}.cpu"), "data_plane_s", false)
+    };
+    if let Some(sweep) = summary.get("sweep").and_then(Value::as_array) {
+        for (i, s) in sweep.iter().enumerate() {
+            let points = s.get("points").and_then(Value::as_array);
+            for (j, p) in points.into_iter().flatten().enumerate() {
+                figures(p, &format!("sweep[{i}].points[{j}]"), &["p99_us"], "detail")?;
+            }
+        }
+    } else if let Some(runs) = summary.get("runs").and_then(Value::as_array) {
+        for (i, r) in runs.iter().enumerate() {
+            figures(r, &format!("runs[{i}]"), &["latency_us", "p99"], "run")?;
+        }
+    }
+    Ok(())
 }
 
 /// The measurement to take the cost from, and why it was chosen.
@@ -508,27 +707,9 @@ fn fmt_value(v: f64) -> String {
 /// A bad target, or no run with the figures needed.
 pub fn whatif(summary: &Value, from: &str, target: &Target) -> Result<Answer, WhatifError> {
     target.validate()?;
+    check_figures(summary, from)?;
     let (kind, labels) = labels(summary);
-    let region_rtts: Vec<(String, f64)> = summary
-        .get("workload")
-        .and_then(|w| w.get("regions"))
-        .and_then(Value::as_array)
-        .map(|rs| {
-            rs.iter()
-                .filter_map(|r| Some((text(r, &["name"]), num(r, &["rtt_ms"])?)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let users = num(summary, &["workload", "principals", "users"]).unwrap_or(0.0);
-    let keys_per_user = num(summary, &["workload", "principals", "keys_per_user"]).unwrap_or(1.0);
-    let measured_keys = (users * keys_per_user).max(0.0) as u64;
-    let cache_capacity = num(summary, &["workload", "data_plane", "cache_capacity"]);
-    let azs = num(summary, &["workload", "data_plane", "azs"]).unwrap_or(3.0);
-    let services = summary
-        .get("workload")
-        .and_then(|w| w.get("services"))
-        .and_then(Value::as_object)
-        .map_or(5.0, |s| s.len().max(1) as f64);
+    let base = world_of(summary.get("workload").unwrap_or(&Value::Null));
     let measured_on = MeasuredOn {
         cpu: text(summary, &["environment", "cpu"]),
         cores: num(summary, &["environment", "cores"]).unwrap_or(0.0) as u64,
@@ -537,8 +718,8 @@ pub fn whatif(summary: &Value, from: &str, target: &Target) -> Result<Answer, Wh
         profile: text(summary, &["environment", "profile"]),
         kind: kind.clone(),
         run_id: text(summary, &["run_id"]),
-        regions: region_rtts.len() as u64,
-        keys: measured_keys,
+        regions: base.region_rtts.len() as u64,
+        keys: base.keys,
     };
     let t = target.rps_per_region;
     let mut strategies = Vec::new();
@@ -554,6 +735,29 @@ pub fn whatif(summary: &Value, from: &str, target: &Target) -> Result<Answer, Wh
             continue;
         };
         let per_core = 1.0 / cost;
+        let World {
+            region_rtts,
+            keys: measured_keys,
+            cache_capacity,
+            services,
+            ..
+        } = &o.world;
+        let (measured_keys, cache_capacity, services) =
+            (*measured_keys, *cache_capacity, *services);
+        let world_line = world_differs(&o.world, &base).then(|| {
+            let w = &o.world;
+            format!(
+                "measured in that point's world, not the sweep's base: {} regions, {} keys, a \
+                     cache of {}, {} AZ replicas, {} s of warm-up and {} s measured",
+                w.region_rtts.len(),
+                grouped(w.keys),
+                w.cache_capacity
+                    .map_or("none".to_string(), |c| grouped(c as u64)),
+                fmt_value(w.azs),
+                fmt_value(w.warmup_s),
+                fmt_value(w.duration_s)
+            )
+        });
         let largest = l
             .obs
             .iter()
@@ -569,6 +773,7 @@ pub fn whatif(summary: &Value, from: &str, target: &Target) -> Result<Answer, Wh
             o.threads
                 .map_or(String::new(), |n| format!(" on {} data-plane thread(s)", fmt_value(n)))
         )];
+        assumptions.extend(world_line);
         let (model, workers, replicas, per_replica, usl) = match &l.usl {
             Some(fit) if fit.lambda > 0.0 => {
                 let scale = per_core / fit.lambda;
@@ -607,8 +812,7 @@ pub fn whatif(summary: &Value, from: &str, target: &Target) -> Result<Answer, Wh
                 let n = ceil(t / per_core).max(1.0) as u64;
                 assumptions.push(match &l.usl_rejected {
                     Some(why) => format!(
-                        "model: linear, every core serves {} req/s ({why}; rerun the sweep where \
-                         the generator has cores of its own)",
+                        "model: linear, every core serves {} req/s ({why})",
                         human_rate(per_core)
                     ),
                     None => format!(
@@ -763,13 +967,13 @@ pub fn whatif(summary: &Value, from: &str, target: &Target) -> Result<Answer, Wh
         ),
         format!(
             "one data-plane worker = one core running at the measured CPU per request; workers per region serve the region's {} AZ replicas together; regions are independent, so total cores = workers per region × {}",
-            fmt_value(azs),
+            fmt_value(base.azs),
             target.regions
         ),
         format!(
             "the measured world: {} regions, {} keys; the target: {} regions, {} keys (key count changes memory and cache hit ratio, not the CPU figures above)",
             measured_on.regions,
-            grouped(measured_keys),
+            grouped(base.keys),
             target.regions,
             grouped(target.keys)
         ),
@@ -778,6 +982,12 @@ pub fn whatif(summary: &Value, from: &str, target: &Target) -> Result<Answer, Wh
             grouped(target.keys)
         ),
     ];
+    if summary.get("complete").and_then(Value::as_bool) == Some(false) {
+        assumptions.push(format!(
+            "the {kind} was interrupted before it finished: the answer uses only what it measured \
+             until then"
+        ));
+    }
     if !skipped.is_empty() {
         assumptions.push(format!(
             "left out (no usable measurement): {}",
@@ -1176,9 +1386,65 @@ mod tests {
                 "label": "per-region", "strategy": "per-region",
                 "points": [point(1.0, true, 1000.0), point(2.0, true, 1500.0), point(4.0, false, 1800.0)],
                 "knee_rps": null,
-                "usl": usl
+                "usl": usl, "usl_points": "saturated"
             }]
         })
+    }
+
+    #[test]
+    fn each_point_is_read_in_its_own_world() {
+        // A sweep of the warm-up and of the regions, over the real default
+        // workload (8 s measured, 4 regions).
+        let base = crate::workload::Workload::default_workload().unwrap();
+        let regions = base.regions.len();
+        let sweep_of = |name: &str, field: &str, value: f64| {
+            json!({
+                "kind": "sweep", "run_id": "sweep-world", "workload": serde_json::to_value(&base).unwrap(),
+                "environment": environment(),
+                "vary": {"name": name, "field": field, "values": [value]},
+                "sweep": [{
+                    "label": "none", "strategy": "none",
+                    "points": [{
+                        "value": value, "offered_rps": 1000.0, "achieved_rps": 1000.0, "p99_us": 400.0,
+                        "shed": 0, "meets_slo": true,
+                        "detail": {"cpu": {"data_plane_s": 0.11, "data_plane_threads": 1.0},
+                                   "hmacs_per_request": 5.0, "hit_ratio": null, "interrupted": false}
+                    }],
+                    "knee_rps": null, "usl": null
+                }]
+            })
+        };
+        // Warm-up 3 s: 11 s of traffic, so 0.11 s / 11,000 requests = 10 µs.
+        let a = whatif(
+            &sweep_of("run.warmup_s", "run.warmup_s", 3.0),
+            "s",
+            &target(),
+        )
+        .unwrap();
+        let st = &a.strategies[0];
+        assert!(
+            (st.cpu_us_per_request - 10.0).abs() < 1e-9,
+            "{}",
+            st.cpu_us_per_request
+        );
+        let said = st.assumptions.join("\n");
+        assert!(said.contains("× 11.0 s of traffic"), "{said}");
+        assert!(said.contains("3 s of warm-up and 8 s measured"), "{said}");
+        // One region kept: the measured world and `none`'s round trips are
+        // that region's.
+        let a = whatif(&sweep_of("regions", "regions", 1.0), "s", &target()).unwrap();
+        let cp = a.control_plane.as_ref().expect("none's control plane");
+        assert_eq!(cp.regions_measured, 1, "of {regions}");
+        assert_eq!(cp.farthest_region, base.regions[0].name);
+        assert!(a.strategies[0].assumptions.join("\n").contains("1 regions"));
+        // A rate sweep reads the base world.
+        let a = whatif(
+            &sweep_of("rate", "load.rate_per_sec", 1000.0),
+            "s",
+            &target(),
+        )
+        .unwrap();
+        assert_eq!(a.control_plane.unwrap().regions_measured, regions as u64);
     }
 
     #[test]
@@ -1269,9 +1535,77 @@ mod tests {
             whatif(&empty, "x", &target()),
             Err(WhatifError::NoUsableRun(_))
         ));
-        let no_cpu = json!({"runs": [{"label": "per-region", "strategy": "per-region", "achieved_rps": 10.0}]});
+        let no_cpu = json!({"runs": [{"label": "per-region", "strategy": "per-region", "achieved_rps": 10.0,
+                                      "latency_us": {"p99": 100.0}, "hmacs_per_request": 3.0}]});
         let e = whatif(&no_cpu, "x", &target()).expect_err("no cpu");
         assert!(e.to_string().contains("per-region"), "{e}");
+        // Figures no run can have are named, not answered.
+        let mut negative = run_summary();
+        negative["runs"][0]["latency_us"]["p99"] = json!(-5.0);
+        let e = whatif(&negative, "x", &target()).expect_err("negative");
+        assert_eq!(e.to_string(), "x: runs[0].latency_us.p99 is negative");
+        let mut missing = run_summary();
+        missing["runs"][1]
+            .as_object_mut()
+            .unwrap()
+            .remove("hmacs_per_request");
+        let e = whatif(&missing, "x", &target()).expect_err("missing");
+        assert_eq!(e.to_string(), "x: runs[1].hmacs_per_request is missing");
+        // Targets past their bounds name their flag.
+        for (bad, flag) in [
+            (
+                Target {
+                    rps_per_region: 1e20,
+                    ..target()
+                },
+                "--rps-per-region",
+            ),
+            (
+                Target {
+                    rps_per_region: 0.4,
+                    ..target()
+                },
+                "--rps-per-region",
+            ),
+            (
+                Target {
+                    p99_ms: 1e308,
+                    ..target()
+                },
+                "--p99-ms",
+            ),
+            (
+                Target {
+                    keys: 0,
+                    ..target()
+                },
+                "--keys",
+            ),
+            (
+                Target {
+                    keys: u64::MAX,
+                    ..target()
+                },
+                "--keys",
+            ),
+            (
+                Target {
+                    regions: 0,
+                    ..target()
+                },
+                "--regions",
+            ),
+            (
+                Target {
+                    regions: 100_000,
+                    ..target()
+                },
+                "--regions",
+            ),
+        ] {
+            let e = bad.validate().expect_err(flag).to_string();
+            assert!(e.starts_with(flag), "{e}");
+        }
         let bad = Target {
             p99_ms: 0.0,
             ..target()
@@ -1281,6 +1615,10 @@ mod tests {
             Err(WhatifError::BadTarget(_))
         ));
         let dir = std::env::temp_dir().join(format!("sigstorm-whatif-{}", std::process::id()));
+        assert!(matches!(
+            whatif_dir(&dir, &target()),
+            Err(WhatifError::NoFolder(_))
+        ));
         std::fs::create_dir_all(&dir).expect("dir");
         assert!(matches!(
             whatif_dir(&dir, &target()),
@@ -1291,6 +1629,14 @@ mod tests {
             whatif_dir(&dir, &target()),
             Err(WhatifError::Unreadable { .. })
         ));
+        assert!(matches!(
+            whatif_dir(&dir.join("summary.json"), &target()),
+            Err(WhatifError::NotAFolder(_))
+        ));
+        // Valid JSON that is not a summary names what is missing.
+        std::fs::write(dir.join("summary.json"), "[]").expect("write");
+        let e = whatif_dir(&dir, &target()).expect_err("not a summary");
+        assert!(e.to_string().contains("expected struct Summary"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
