@@ -134,7 +134,7 @@ pub struct RunArgs {
 Examples:
   sigstorm sweep workloads/capacity.toml --vary rate=5000,10000,20000,40000,80000,160000 --slo p99=2ms
   sigstorm sweep workloads/capacity.toml --vary rate=5k,10k,20k,40k --bisect 3
-  sigstorm sweep workloads/capacity.toml --vary workers=1,2,3,4 --rate 100000 --strategies per-region
+  sigstorm sweep workloads/capacity.toml --vary workers=1,2,3,4 --rate 200000 --strategies per-region
   sigstorm sweep workloads/default.toml --vary principals.users=100,1000,10000
   sigstorm sweep workloads/replication-storm.toml --vary schedule[0].count=100,500
 
