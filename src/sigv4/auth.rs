@@ -11,7 +11,7 @@
 
 use smallvec::SmallVec;
 
-use super::encode::for_each_decoded_run;
+use super::encode::{for_each_decoded_run, is_lower_hex_64};
 use super::http::Request;
 use super::scan::{eq_ignore_ascii_case, find_byte, split, trim, trim_spaces_tabs, Positions};
 use super::{ErrorCode, Rejection, ALGORITHM, SCOPE_TERMINATOR};
@@ -272,6 +272,64 @@ pub(crate) fn read_with<'a>(
 }
 
 fn read_header<'a>(value: &'a str, found: &SigHeaders<'a>) -> Result<AuthParams<'a>, Rejection> {
+    let (credential, signed_headers, signature) = match sdk_layout(value) {
+        Some(parts) => parts,
+        None => header_elements(value)?,
+    };
+    Ok(AuthParams {
+        location: Location::Header,
+        credential: Value::Borrowed(credential),
+        signed_headers: Value::Borrowed(signed_headers),
+        signature: Value::Borrowed(signature),
+        query_date: None,
+        expires: None,
+        security_token: found.security_token.map(Value::Borrowed),
+        decoded: SmallVec::new(),
+    })
+}
+
+/// The value's opening, up to the credential, in the layout every SDK
+/// writes: `AWS4-HMAC-SHA256 Credential=C, SignedHeaders=H, Signature=S`.
+const SDK_OPENING: &str = "AWS4-HMAC-SHA256 Credential=";
+/// What separates the credential from the signed headers in that layout.
+const SDK_SIGNED_HEADERS: &str = ", SignedHeaders=";
+/// What separates the signed headers from the signature in that layout.
+const SDK_SIGNATURE: &str = ", Signature=";
+/// The length of a SigV4 signature in hex.
+const SIGNATURE_HEX_LEN: usize = 64;
+
+/// The credential, signed headers and signature of a value in exactly the
+/// SDKs' layout with a 64-character signature, found with one scan of the
+/// credential and one of the signed headers instead of reading every
+/// element; `None` for anything else, which [`header_elements`] reads. For
+/// every value this accepts, [`header_elements`] returns the same three
+/// parts (a property test checks it): no part may hold a `,` (which would
+/// make another element) or start or end with whitespace (which would be
+/// trimmed).
+fn sdk_layout(value: &str) -> Option<(&str, &str, &str)> {
+    let rest = value.strip_prefix(SDK_OPENING)?;
+    let comma = find_byte(rest.as_bytes(), b',')?;
+    let (credential, rest) = rest.split_at(comma);
+    let rest = rest.strip_prefix(SDK_SIGNED_HEADERS)?;
+    let at = rest.len().checked_sub(SIGNATURE_HEX_LEN)?;
+    if !rest.is_char_boundary(at) {
+        return None;
+    }
+    let (rest, signature) = rest.split_at(at);
+    let signed_headers = rest.strip_suffix(SDK_SIGNATURE)?;
+    // The credential ends at the first `,`, so holds none; lower-case hex
+    // holds neither a `,` nor whitespace.
+    let untrimmed = |part: &str| trim(part).len() == part.len();
+    let plain = untrimmed(credential)
+        && untrimmed(signed_headers)
+        && find_byte(signed_headers.as_bytes(), b',').is_none()
+        && is_lower_hex_64(signature.as_bytes());
+    plain.then_some((credential, signed_headers, signature))
+}
+
+/// The credential, signed headers and signature of an `Authorization`
+/// value, element by element in any order and spacing.
+fn header_elements(value: &str) -> Result<(&str, &str, &str), Rejection> {
     let incomplete = |reason| Rejection::new(ErrorCode::IncompleteSignature, reason);
     let rest = value
         .strip_prefix(ALGORITHM)
@@ -303,22 +361,13 @@ fn read_header<'a>(value: &'a str, found: &SigHeaders<'a>) -> Result<AuthParams<
         if slot.is_some() {
             return Err(incomplete("an Authorization header element appears twice"));
         }
-        *slot = Some(Value::Borrowed(trim(&item[eq + 1..])));
+        *slot = Some(trim(&item[eq + 1..]));
     }
     let credential = credential.ok_or(incomplete("the Authorization header has no Credential"))?;
     let signed_headers =
         signed_headers.ok_or(incomplete("the Authorization header has no SignedHeaders"))?;
     let signature = signature.ok_or(incomplete("the Authorization header has no Signature"))?;
-    Ok(AuthParams {
-        location: Location::Header,
-        credential,
-        signed_headers,
-        signature,
-        query_date: None,
-        expires: None,
-        security_token: found.security_token.map(Value::Borrowed),
-        decoded: SmallVec::new(),
-    })
+    Ok((credential, signed_headers, signature))
 }
 
 fn read_query<'a>(query: &'a str, found: &SigHeaders<'a>) -> Result<AuthParams<'a>, Rejection> {
@@ -409,6 +458,82 @@ fn text<'v>(decoded: &'v [u8], value: Value<'v>) -> &'v str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    const SIG: &str = "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7";
+
+    #[test]
+    fn the_sdk_layout_is_read_without_the_element_loop() {
+        let value = format!(
+            "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/s3/aws4_request, \
+             SignedHeaders=host;x-amz-date, Signature={SIG}"
+        );
+        let want = (
+            "AKID/20150830/us-east-1/s3/aws4_request",
+            "host;x-amz-date",
+            SIG,
+        );
+        assert_eq!(sdk_layout(&value), Some(want));
+        assert_eq!(header_elements(&value).unwrap(), want);
+        // Anything else is left to the element loop.
+        for other in [
+            format!("AWS4-HMAC-SHA256 Credential=A/b, SignedHeaders=host,Signature={SIG}"),
+            format!("AWS4-HMAC-SHA256 SignedHeaders=host, Credential=A/b, Signature={SIG}"),
+            format!("AWS4-HMAC-SHA256 Credential=A/b, SignedHeaders=host, Signature={SIG} "),
+            format!("AWS4-HMAC-SHA256 Credential=A/b , SignedHeaders=host, Signature={SIG}"),
+            format!("AWS4-HMAC-SHA256 Credential=A/b, SignedHeaders=h,x, Signature={SIG}"),
+            "AWS4-HMAC-SHA256 Credential=A/b, SignedHeaders=host, Signature=abc".to_string(),
+        ] {
+            assert_eq!(sdk_layout(&other), None, "{other}");
+        }
+    }
+
+    /// Pieces an `Authorization` value is made of, including the ones that
+    /// take it out of the SDKs' layout.
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("AWS4-HMAC-SHA256 ".to_string()),
+            Just("Credential=".to_string()),
+            Just(", SignedHeaders=".to_string()),
+            Just(", Signature=".to_string()),
+            Just("AKID/20150830/us-east-1/s3/aws4_request".to_string()),
+            Just("host;x-amz-date".to_string()),
+            Just(SIG.to_string()),
+            Just(SIG[..63].to_string()),
+            prop::sample::select(vec![",", " ", "\t", "=", ";", "é", "\u{a0}", "Signature="])
+                .prop_map(str::to_string),
+            "[a-z0-9/;=, -]{0,8}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn the_sdk_layout_agrees_with_the_element_loop(
+            pieces in proptest::collection::vec(piece(), 0..12),
+            sdk in any::<bool>(),
+        ) {
+            // Half the cases start from a valid SDK value and splice pieces
+            // into it; the others are pieces alone.
+            let value = if sdk {
+                let mut v = format!(
+                    "{SDK_OPENING}AKID/20150830/us-east-1/s3/aws4_request{SDK_SIGNED_HEADERS}host;x-amz-date{SDK_SIGNATURE}{SIG}"
+                );
+                for (i, p) in pieces.iter().enumerate() {
+                    let mut at = (i * 37 + p.len() * 11) % (v.len() + 1);
+                    while !v.is_char_boundary(at) {
+                        at -= 1;
+                    }
+                    v.insert_str(at, p);
+                }
+                v
+            } else {
+                pieces.concat()
+            };
+            if let Some(fast) = sdk_layout(&value) {
+                prop_assert_eq!(Ok(fast), header_elements(&value), "{}", value);
+            }
+        }
+    }
 
     fn parse(raw: &str) -> Result<AuthParams<'_>, Rejection> {
         let request = Request::parse(raw.as_bytes()).unwrap();

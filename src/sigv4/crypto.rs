@@ -7,12 +7,16 @@
 //! The types say where a key may live: a [`SecretAccessKey`] belongs to the
 //! control plane and to clients, a [`RegionKey`] is what the control plane
 //! replicates to a region, a [`SigningKey`] is what an endpoint may cache.
+//!
+//! The RustCrypto backend hashes with `sha2`'s compression function through
+//! [`super::digest`] (RFC 2104's HMAC over it), which keeps per-call state
+//! off the verification path; the `hmac` crate is its test oracle.
 
 use std::fmt;
 
-use hmac::Mac;
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
+
+use super::digest::{self, HmacKey};
 
 /// A running SHA-256 computation.
 pub trait Sha256Stream {
@@ -82,35 +86,29 @@ impl Crypto for Ring {
     }
 }
 
-impl Sha256Stream for sha2::Sha256 {
+impl Sha256Stream for digest::Sha256 {
     fn feed(&mut self, data: &[u8]) {
-        Digest::update(self, data);
+        self.update(data);
     }
 
     fn finish(self) -> [u8; 32] {
-        self.finalize().into()
+        digest::Sha256::finish(self)
     }
 }
 
 impl Crypto for RustCrypto {
-    type Stream = sha2::Sha256;
+    type Stream = digest::Sha256;
 
     fn stream() -> Self::Stream {
-        sha2::Sha256::new()
+        digest::Sha256::new()
     }
 
     fn sha256(data: &[u8]) -> [u8; 32] {
-        sha2::Sha256::digest(data).into()
+        digest::sha256(data)
     }
 
     fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        for part in parts {
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().into()
+        digest::hmac(key, parts)
     }
 }
 
@@ -186,8 +184,8 @@ impl Backend {
 pub enum PrekeyedKey {
     /// ring's `hmac::Key` (it stores both block states).
     Ring(ring::hmac::Key),
-    /// RustCrypto's HMAC state after keying; cloned per signature.
-    RustCrypto(hmac::Hmac<sha2::Sha256>),
+    /// The two pad states over `sha2`'s compression function.
+    RustCrypto(HmacKey),
 }
 
 impl PrekeyedKey {
@@ -197,10 +195,7 @@ impl PrekeyedKey {
             Backend::Ring => {
                 PrekeyedKey::Ring(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key.0))
             }
-            Backend::RustCrypto => PrekeyedKey::RustCrypto(
-                <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&key.0)
-                    .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length")),
-            ),
+            Backend::RustCrypto => PrekeyedKey::RustCrypto(HmacKey::new(&key.0)),
         }
     }
 
@@ -215,13 +210,7 @@ impl PrekeyedKey {
                 }
                 out.copy_from_slice(ctx.sign().as_ref());
             }
-            PrekeyedKey::RustCrypto(keyed) => {
-                let mut mac = keyed.clone();
-                for part in parts {
-                    mac.update(part);
-                }
-                out = mac.finalize().into_bytes().into();
-            }
+            PrekeyedKey::RustCrypto(keyed) => out = keyed.sign(parts),
         }
         out
     }

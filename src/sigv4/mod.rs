@@ -14,6 +14,7 @@ pub mod amz_date;
 pub mod auth;
 pub mod canonical;
 pub mod crypto;
+pub mod digest;
 pub mod encode;
 pub mod explain;
 pub mod http;

@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 
 use super::amz_date::{parse_http_date, AmzDate};
 use super::auth::{self, AuthParams, Credential, CredentialSpans, Location, SigHeaders};
-use super::canonical::{self, signed_names, Parts, Rules};
+use super::canonical::{self, signed_names, Parts, Rules, SignedNames};
 use super::crypto::{Crypto, PrekeyedKey, SigningKey};
 use super::encode::{decode_lower_hex_32, is_lower_hex_64, lower_hex_32};
 use super::http::Request;
@@ -56,14 +56,20 @@ impl<'c> Context<'c> {
 }
 
 /// A request that passed every check that needs no key.
+///
+/// The string to sign is kept as the parts it is made of (the fixed
+/// opening, the scope inside the credential, the canonical request's hash)
+/// and fed to the HMAC part by part: nothing is assembled or copied to
+/// check a signature, and the value stays small to move.
 #[derive(Clone, Debug)]
 pub struct Prepared<'a> {
     /// The signature parameters.
     pub params: AuthParams<'a>,
     /// The request's `X-Amz-Date` (or `Date`).
     pub date: AmzDate,
-    /// The string to sign.
-    pub string_to_sign: SmallVec<[u8; 192]>,
+    /// `\n` and the lower-case hex SHA-256 of the canonical request: the
+    /// string to sign's last line.
+    closing: [u8; 65],
     /// The signature the request carries.
     pub provided: [u8; 32],
     /// Where the parts of `params`' credential lie, found by [`prepare`].
@@ -82,14 +88,29 @@ impl Prepared<'_> {
         self.params.security_token()
     }
 
-    /// The string to sign as text.
-    pub fn string_to_sign_str(&self) -> &str {
-        std::str::from_utf8(&self.string_to_sign).unwrap_or_default()
+    /// `AWS4-HMAC-SHA256\n<date>\n`: the string to sign's first two lines.
+    fn opening(&self) -> [u8; OPENING_LEN] {
+        opening(self.date)
+    }
+
+    /// The string to sign, assembled (for diagnosis; verification feeds its
+    /// parts to the HMAC instead).
+    pub fn string_to_sign(&self) -> String {
+        let scope = Credential::scope_of(self.params.credential());
+        let mut sts = Vec::with_capacity(OPENING_LEN + scope.len() + self.closing.len());
+        sts.extend_from_slice(&self.opening());
+        sts.extend_from_slice(scope.as_bytes());
+        sts.extend_from_slice(&self.closing);
+        // Every part is ASCII: the opening and the hex by construction, the
+        // scope as a slice of a `str`.
+        String::from_utf8(sts).unwrap_or_default()
     }
 
     /// The signature the string to sign has under `key`.
     pub fn signature_with<C: Crypto>(&self, key: &SigningKey) -> [u8; 32] {
-        C::hmac(&key.0, &[&self.string_to_sign])
+        let opening = self.opening();
+        let scope = Credential::scope_of(self.params.credential());
+        C::hmac(&key.0, &[&opening, scope.as_bytes(), &self.closing])
     }
 
     /// Compare the provided signature with the one a pre-keyed signing key
@@ -99,7 +120,12 @@ impl Prepared<'_> {
     ///
     /// `SignatureDoesNotMatch` when they differ.
     pub fn check_prekeyed(&self, key: &PrekeyedKey) -> Result<(), Rejection> {
-        compare(&key.sign(&[&self.string_to_sign]), &self.provided)
+        let opening = self.opening();
+        let scope = Credential::scope_of(self.params.credential());
+        compare(
+            &key.sign(&[&opening, scope.as_bytes(), &self.closing]),
+            &self.provided,
+        )
     }
 
     /// Compare the provided signature with the one `key` gives, in constant time.
@@ -110,6 +136,24 @@ impl Prepared<'_> {
     pub fn check<C: Crypto>(&self, key: &SigningKey) -> Result<(), Rejection> {
         compare(&self.signature_with::<C>(key), &self.provided)
     }
+}
+
+/// Bytes of `AWS4-HMAC-SHA256\n<16-byte date>\n`.
+const OPENING_LEN: usize = ALGORITHM.len() + 1 + 16 + 1;
+
+/// The string to sign's first two lines for `date`.
+fn opening(date: AmzDate) -> [u8; OPENING_LEN] {
+    let mut opening = [b'\n'; OPENING_LEN];
+    opening[..ALGORITHM.len()].copy_from_slice(ALGORITHM.as_bytes());
+    opening[ALGORITHM.len() + 1..][..16].copy_from_slice(date.as_str().as_bytes());
+    opening
+}
+
+/// `\n` and the lower-case hex SHA-256 of `canonical_request`.
+fn closing<C: Crypto>(canonical_request: &[u8]) -> [u8; 65] {
+    let mut closing = [b'\n'; 65];
+    closing[1..].copy_from_slice(&lower_hex_32(&C::sha256(canonical_request)));
+    closing
 }
 
 /// Constant-time comparison of a computed and a provided signature.
@@ -160,7 +204,8 @@ pub fn prepare<'a, C: Crypto>(
         ));
     }
     check_time(&params, unix, ctx.now)?;
-    check_signed_headers(request, params.signed_headers())?;
+    let names: SignedNames<'_> = signed_names(params.signed_headers()).collect();
+    check_signed_headers(request, &names)?;
     let provided = decode_signature(params.signature())?;
 
     let rules = ctx
@@ -174,19 +219,15 @@ pub fn prepare<'a, C: Crypto>(
         rules,
         &mut body_hex,
     )?;
-    write_canonical(request, &params, rules, payload_hash, scratch)?;
-
-    // The string to sign is written where it stays, not built and moved.
-    let mut prepared = Prepared {
+    write_canonical(request, &params, &names, rules, payload_hash, scratch)?;
+    drop(names);
+    Ok(Prepared {
         params,
         date,
-        string_to_sign: SmallVec::new(),
+        closing: closing::<C>(scratch),
         provided,
         credential: spans,
-    };
-    let scope = Credential::scope_of(prepared.params.credential());
-    write_string_to_sign::<C>(&mut prepared.string_to_sign, date, scope, scratch);
-    Ok(prepared)
+    })
 }
 
 /// Verify `request` completely, asking `key_for` for the signing key of its
@@ -221,7 +262,8 @@ pub fn build<C: Crypto>(
     payload_hash: &str,
     scratch: &mut Vec<u8>,
 ) -> Result<SmallVec<[u8; 192]>, Rejection> {
-    write_canonical(request, params, rules, payload_hash, scratch)?;
+    let names: SignedNames<'_> = signed_names(params.signed_headers()).collect();
+    write_canonical(request, params, &names, rules, payload_hash, scratch)?;
     Ok(string_to_sign::<C>(
         date,
         Credential::scope_of(params.credential()),
@@ -232,6 +274,7 @@ pub fn build<C: Crypto>(
 fn write_canonical(
     request: &Request<'_>,
     params: &AuthParams<'_>,
+    names: &[&str],
     rules: Rules,
     payload_hash: &str,
     scratch: &mut Vec<u8>,
@@ -245,7 +288,7 @@ fn write_canonical(
         payload_hash,
         skip_signature_param: params.location == Location::Query,
     };
-    canonical::write(scratch, &parts, rules.path).map_err(|_| {
+    canonical::write_with_names(scratch, &parts, names, rules.path).map_err(|_| {
         Rejection::new(
             ErrorCode::SignatureDoesNotMatch,
             "SignedHeaders names a header that the request does not have",
@@ -271,17 +314,10 @@ fn write_string_to_sign<C: Crypto>(
     scope: &str,
     canonical_request: &[u8],
 ) {
-    // The parts before and after the scope have fixed lengths, so each is
-    // assembled in an array and copied in once.
-    let mut opening = [b'\n'; ALGORITHM.len() + 1 + 16 + 1];
-    opening[..ALGORITHM.len()].copy_from_slice(ALGORITHM.as_bytes());
-    opening[ALGORITHM.len() + 1..][..16].copy_from_slice(date.as_str().as_bytes());
-    let mut closing = [b'\n'; 1 + 64];
-    closing[1..].copy_from_slice(&lower_hex_32(&C::sha256(canonical_request)));
     sts.clear();
-    sts.extend_from_slice(&opening);
+    sts.extend_from_slice(&opening(date));
     sts.extend_from_slice(scope.as_bytes());
-    sts.extend_from_slice(&closing);
+    sts.extend_from_slice(&closing::<C>(canonical_request));
 }
 
 fn scope_code(location: Location) -> ErrorCode {
@@ -399,9 +435,11 @@ fn check_time(params: &AuthParams<'_>, unix: Option<i64>, now: i64) -> Result<()
     Ok(())
 }
 
-fn check_signed_headers(request: &Request<'_>, signed: &str) -> Result<(), Rejection> {
+fn check_signed_headers(request: &Request<'_>, names: &[&str]) -> Result<(), Rejection> {
     let is_signed = |name: &str| {
-        signed_names(signed).any(|s| eq_ignore_ascii_case(s.as_bytes(), name.as_bytes()))
+        names
+            .iter()
+            .any(|s| eq_ignore_ascii_case(s.as_bytes(), name.as_bytes()))
     };
     if !is_signed("host") {
         return Err(Rejection::new(
