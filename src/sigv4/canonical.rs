@@ -88,8 +88,7 @@ pub fn write<'r>(
     parts: &Parts<'r>,
     rule: PathRule,
 ) -> Result<(), MissingHeader<'r>> {
-    let names: SignedNames<'r> = signed_names(parts.signed_headers).collect();
-    write_with_names(out, parts, &names, rule)
+    write_with_names(out, parts, signed_names(parts.signed_headers), rule)
 }
 
 /// The names of a `SignedHeaders` list, split once: a verifier checks them
@@ -104,7 +103,7 @@ pub type SignedNames<'r> = SmallVec<[&'r str; 16]>;
 pub fn write_with_names<'r>(
     out: &mut Vec<u8>,
     parts: &Parts<'r>,
-    names: &[&'r str],
+    names: impl IntoIterator<Item = &'r str>,
     rule: PathRule,
 ) -> Result<(), MissingHeader<'r>> {
     out.clear();

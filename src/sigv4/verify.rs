@@ -288,7 +288,7 @@ fn write_canonical(
         payload_hash,
         skip_signature_param: params.location == Location::Query,
     };
-    canonical::write_with_names(scratch, &parts, names, rules.path).map_err(|_| {
+    canonical::write_with_names(scratch, &parts, names.iter().copied(), rules.path).map_err(|_| {
         Rejection::new(
             ErrorCode::SignatureDoesNotMatch,
             "SignedHeaders names a header that the request does not have",
