@@ -35,6 +35,15 @@
 //! Library functions return `thiserror` enums that name what failed; the
 //! binary prints the chain once and exits 2. A refused request during a run is
 //! a measurement, never an error. Panics mark bugs only.
+//!
+//! # Unsafe code
+//!
+//! Denied crate-wide, but for one cast in [`sigv4::digest`] that hands whole
+//! blocks of a byte slice to `sha2`'s block function without copying them
+//! (its `SAFETY` comment gives the argument, and a test checks the layout it
+//! relies on).
+
+#![deny(unsafe_code)]
 
 pub mod cache;
 pub mod charts;

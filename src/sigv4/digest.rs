@@ -5,13 +5,15 @@
 //! Why not the `sha2` and `hmac` crates' own hashers: on the verification
 //! path their per-call state (a block buffer behind a core wrapper, HMAC's
 //! two of them, returned through `Result`) is built, moved and finalized
-//! three times per request, which measured about 55 ns beyond the
-//! compressions themselves (`cargo bench --bench sigv4 -- crypto-only`).
-//! Here a hasher is 32 bytes of state and a 64-byte block, an HMAC key is
-//! its two pad states (what [`super::crypto::PrekeyedKey`] caches), and
-//! nothing is moved but those. The construction is RFC 2104's; the tests
-//! below and the crypto tests check it against the `hmac` crate, `ring` and
-//! RFC 4231's vectors.
+//! three times per request. On a 2-vCPU AMD EPYC the path's own hash and
+//! HMAC took 459 ns with them and 421 ns this way, against 372 ns for the
+//! same 11 blocks in one call of the block function (`cargo bench --bench
+//! sigv4 -- 'verify/(crypto-only|bound)/rustcrypto'`). Here a hasher is 32
+//! bytes of state and a 64-byte block, an HMAC key is its two pad states
+//! (what [`super::crypto::PrekeyedKey`] caches), whole blocks go to the
+//! block function straight from the caller's bytes, and nothing is moved
+//! but those. The construction is RFC 2104's; the tests below check it
+//! against the `hmac` crate, `sha2` and the FIPS 180 and RFC 4231 vectors.
 
 use sha2::digest::consts::U64;
 use sha2::digest::generic_array::GenericArray;
@@ -44,6 +46,7 @@ fn compress(state: &mut [u32; 8], block: &[u8]) {
 /// `state` in one call of the block function: each call loads, shuffles
 /// and stores the state, about 4 ns, so blocks go together.
 #[inline]
+#[allow(unsafe_code)]
 fn compress_blocks(state: &mut [u32; 8], data: &[u8]) {
     debug_assert_eq!(data.len() % BLOCK, 0);
     let n = data.len() / BLOCK;
