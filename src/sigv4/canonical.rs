@@ -95,7 +95,7 @@ pub fn write<'r>(
 /// and writes them, and splitting twice cost as much as the check.
 pub type SignedNames<'r> = SmallVec<[&'r str; 16]>;
 
-/// [`write`] with `parts.signed_headers` already split into `names`.
+/// [`write()`] with `parts.signed_headers` already split into `names`.
 ///
 /// # Errors
 ///
