@@ -257,7 +257,7 @@ pub struct CompareArgs {
 pub enum CryptoArg {
     /// ring (the default): BoringSSL-derived assembly.
     Ring,
-    /// RustCrypto's hmac and sha2 crates.
+    /// RustCrypto's sha2 block function, with sigstorm's RFC 2104 HMAC over it.
     Rustcrypto,
 }
 

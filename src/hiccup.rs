@@ -1,24 +1,32 @@
-//! The machine's own stalls, measured the way jHiccup measures them: a
-//! thread that sleeps a fixed [`PERIOD`] over and over and records how much
-//! later than asked it woke up. Nothing in sigstorm runs on that thread, so
-//! what it records is what the machine did to a runnable thread: the
-//! scheduler's wake-up latency, other processes, and on a virtual machine
-//! the host taking the virtual CPU away. A request that arrives during such
-//! a stall waits for it too, so the *hiccups* set a floor under the tail
-//! latency that no data-plane design can remove; runs and sweeps report them
-//! beside their percentiles ([`crate::summary::RunSummary`]) and warn when
-//! they explain the p99.
+//! How long a thread that wants to run waits for a core, measured the way
+//! jHiccup measures it: a thread that sleeps a fixed [`PERIOD`] over and
+//! over and records how much later than asked it woke up. No request work
+//! runs on that thread, so its lateness is scheduling: the kernel's wake-up
+//! latency, the host taking a virtual CPU away, other processes, and
+//! sigstorm's own runnable threads (the load generator spins before each
+//! send; the data planes run), which on a machine of two cores compete with
+//! it. A data-plane thread that wakes for a request waits the same way, so
+//! when these *hiccups* are large beside a run's tail latency, the tail
+//! says more about scheduling than about the data planes' work; runs and
+//! sweeps report them beside their percentiles
+//! ([`crate::summary::RunSummary`]) and warn then.
 //!
 //! A stall longer than the period swallows the wake-ups that should have
 //! happened during it; each is recorded as the delay a request arriving
-//! then would have seen (HdrHistogram's `record_correct`), so the
+//! then would have seen (as HdrHistogram's `record_correct` does), so the
 //! percentiles are over time, like the latency percentiles are over a
-//! Poisson stream of arrivals.
+//! Poisson stream of arrivals: "p99 of 2 ms" means that 1 % of the time a
+//! waking thread would have waited 2 ms or more, not that one wake-up was
+//! 2 ms late. Only wake-ups due inside the measured window are kept, those
+//! a stall swallowed included, so a stall across either edge counts for
+//! its part inside.
 //!
-//! NOTE: the meter sees a stall only when its own thread is the one
-//! stalled. A stall of just the core a data-plane thread runs on, while the
-//! meter sleeps on the other core, goes unseen, so the hiccups are a lower
-//! bound on what the machine did to the run.
+//! NOTE: the meter sees a stall only of the core it happens to wake on.
+//! The host taking away only the core a data-plane thread runs on goes
+//! unseen, and taking away only the meter's makes a stall the data planes
+//! never had: the hiccups describe the machine during the run, not any one
+//! request. Telling the host's share from sigstorm's own would need the
+//! host's steal time, which this kind of virtual machine does not report.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -57,11 +65,34 @@ impl Hiccups {
     /// period also stands for the wake-ups it swallowed: `late − period`,
     /// `late − 2 periods`, ... down to one period.
     pub fn record(&mut self, late: Duration) {
-        let ns = u64::try_from(late.as_nanos()).unwrap_or(u64::MAX);
+        self.record_within(late, Duration::ZERO, Duration::MAX);
+    }
+
+    /// [`Hiccups::record`], keeping only the wake-ups due from `lo` to
+    /// before `hi` after the first one's due time: the part of a stall
+    /// inside the measured window.
+    fn record_within(&mut self, late: Duration, lo: Duration, hi: Duration) {
+        let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let (period, lo, hi) = (self.period_ns, ns(lo), ns(hi));
         // Values past the histogram's hour are clamped: a stall that long
         // already says everything.
-        let ns = ns.min(self.histogram.high());
-        let _ = self.histogram.record_correct(ns, self.period_ns);
+        let mut late = ns(late).min(self.histogram.high());
+        // The k-th wake-up swallowed was due k periods after the first and
+        // waited one period less.
+        let mut due = 0u64;
+        loop {
+            if due >= hi {
+                break;
+            }
+            if due >= lo {
+                let _ = self.histogram.record(late);
+            }
+            if late < period.saturating_mul(2) {
+                break;
+            }
+            late -= period;
+            due += period;
+        }
     }
 
     /// The recorded delays, nanoseconds.
@@ -85,9 +116,11 @@ impl Hiccups {
         while due < end && !stop.load(Ordering::Relaxed) {
             std::thread::sleep(due.saturating_duration_since(Instant::now()));
             let woke = Instant::now();
-            if due >= from {
-                hiccups.record(woke.saturating_duration_since(due));
-            }
+            hiccups.record_within(
+                woke.saturating_duration_since(due),
+                from.saturating_duration_since(due),
+                end.saturating_duration_since(due),
+            );
             // The next sleep starts from the actual wake-up: a stall is
             // counted once, with the wake-ups it swallowed, not again as
             // lateness of every later wake-up.
@@ -149,6 +182,27 @@ mod tests {
         assert!(hist.equivalent(hist.value_at_quantile(0.97), 20_000));
         assert!(hist.equivalent(hist.value_at_quantile(0.99), 10_000_000));
         assert!(hist.equivalent(hist.max(), 20_000_000));
+    }
+
+    #[test]
+    fn a_stall_across_the_window_counts_for_its_part_inside() {
+        // A 10 ms stall whose first wake-up was due 3 ms before the window
+        // opened: the wake-ups due 3, 4, ... 9 ms after it are inside.
+        let mut h = Hiccups::default();
+        h.record_within(ms(10), ms(3), Duration::MAX);
+        let hist = h.histogram();
+        assert_eq!(hist.len(), 7);
+        assert!(hist.equivalent(hist.max(), 7_000_000));
+        // One due 2 ms before the window closes: only its first 2 ms count.
+        let mut h = Hiccups::default();
+        h.record_within(ms(100), Duration::ZERO, ms(2));
+        let hist = h.histogram();
+        assert_eq!(hist.len(), 2);
+        assert!(hist.equivalent(hist.min(), 99_000_000));
+        // Entirely outside: nothing.
+        let mut h = Hiccups::default();
+        h.record_within(ms(5), ms(5), Duration::MAX);
+        assert!(h.histogram().is_empty());
     }
 
     #[test]

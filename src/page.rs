@@ -744,7 +744,7 @@ fn schedule_lines(s: &Summary) -> Vec<String> {
         .collect()
 }
 
-/// The machine's own stalls per run, in words; `None` when no run measured
+/// The scheduling stalls (hiccups) per run, in words; `None` when no run measured
 /// them (files written before the hiccup meter).
 fn hiccups_line(s: &Summary) -> Option<String> {
     let parts: Vec<String> = s
@@ -765,8 +765,8 @@ fn hiccups_line(s: &Summary) -> Option<String> {
         .collect();
     (!parts.is_empty()).then(|| {
         format!(
-            "how late a thread sleeping 1 ms woke up over the measured window, a floor under \
-             every tail latency above; {}",
+            "how long a thread waking every 1 ms waited for a core over the measured window \
+             (percentiles over time): scheduling that any waking data-plane thread meets too; {}",
             parts.join("; ")
         )
     })

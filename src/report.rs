@@ -127,7 +127,7 @@ pub fn comparison_table(summary: &Summary) -> String {
         if let Some(h) = &r.platform_hiccups_us {
             let _ = writeln!(
                 out,
-                "hiccups {:<width$} a thread sleeping 1 ms woke up late by p50 {}, p99 {}, p99.9 {}, max {} (the machine's own stalls)",
+                "hiccups {:<width$} a thread waking every 1 ms waited, over time: p50 {}, p99 {}, p99.9 {}, max {} (scheduling stalls)",
                 r.label,
                 human_us(h.p50),
                 human_us(h.p99),

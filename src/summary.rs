@@ -308,7 +308,7 @@ pub struct RunSummary {
     pub generator_lateness_us: Lateness,
     /// How the CPU was split.
     pub cpu: CpuSplit,
-    /// The machine's own stalls over the measured window: how late a
+    /// Scheduling stalls over the measured window (hiccups): how late a
     /// thread sleeping [`crate::hiccup::PERIOD`] at a time woke up,
     /// microseconds, over time ([`crate::hiccup`]); `null` in files written
     /// before it was measured.
@@ -557,7 +557,7 @@ impl ReplicationSummary {
 /// wake-up latency, not stalls worth a warning.
 pub const HICCUP_WARN_US: f64 = 500.0;
 
-/// Whether the machine's own stalls (`hiccup_p99_us`) explain at least half
+/// Whether scheduling stalls (`hiccup_p99_us`) explain at least half
 /// of a p99 latency of `p99_us`.
 pub fn platform_bound(hiccup_p99_us: f64, p99_us: f64) -> bool {
     hiccup_p99_us >= HICCUP_WARN_US && p99_us > 0.0 && hiccup_p99_us >= 0.5 * p99_us
@@ -682,9 +682,11 @@ impl RunSummary {
         if let Some(h) = &self.platform_hiccups_us {
             if platform_bound(h.p99, f.latency_us.p99) {
                 warnings.push(format!(
-                    "the machine itself stalled: a thread sleeping 1 ms woke up {} late at p99 \
-                     (max {}), {:.0}% of the p99 latency ({}): the tail measures this machine's \
-                     scheduling (other processes, a virtual machine's host), not the data planes",
+                    "scheduling stalls: a thread waking every 1 ms waited {} or more 1% of the \
+                     time (the longest {}), {:.0}% of the p99 latency ({}): the tail measures how \
+                     long a waking thread waits for a core here (the virtual machine's host, other \
+                     processes, and this run's own generator and data planes sharing the cores) \
+                     more than the data planes' work",
                     human_us(h.p99),
                     human_us(h.max),
                     100.0 * h.p99 / f.latency_us.p99,
@@ -1025,7 +1027,7 @@ count = 2
         assert!(
             run.warnings
                 .iter()
-                .any(|w| w.starts_with("the machine itself stalled")),
+                .any(|w| w.starts_with("scheduling stalls: a thread waking every 1 ms")),
             "{:?}",
             run.warnings
         );
@@ -1033,7 +1035,7 @@ count = 2
         let mut h = crate::metrics::histogram();
         h.record(60_000).unwrap();
         run.set_hiccups(&h);
-        assert!(!run.warnings.iter().any(|w| w.contains("stalled")));
+        assert!(!run.warnings.iter().any(|w| w.contains("scheduling stalls")));
         // Nothing measured: nothing claimed.
         run.set_hiccups(&crate::metrics::histogram());
         assert!(run.platform_hiccups_us.is_none());

@@ -95,12 +95,14 @@ pub fn write<'r>(
 /// and writes them, and splitting twice cost as much as the check.
 pub type SignedNames<'r> = SmallVec<[&'r str; 16]>;
 
-/// [`write()`] with `parts.signed_headers` already split into `names`.
+/// [`write()`] with `parts.signed_headers` already split into `names`,
+/// which must be exactly its pieces (whether to lower-case them is decided
+/// from `parts.signed_headers`).
 ///
 /// # Errors
 ///
 /// [`MissingHeader`] when `SignedHeaders` names a header the request lacks.
-pub fn write_with_names<'r>(
+pub(crate) fn write_with_names<'r>(
     out: &mut Vec<u8>,
     parts: &Parts<'r>,
     names: impl IntoIterator<Item = &'r str>,

@@ -1,5 +1,6 @@
 //! HMAC-SHA256 and SHA-256 behind one small trait, with two backends (`ring`
-//! and RustCrypto's `hmac` + `sha2`), and SigV4's key derivation chain:
+//! and RustCrypto's `sha2` under an HMAC of our own), and SigV4's key
+//! derivation chain:
 //!
 //! `kDate = HMAC("AWS4" + secret, yyyymmdd)`, `kRegion = HMAC(kDate, region)`,
 //! `kService = HMAC(kRegion, service)`, `kSigning = HMAC(kService, "aws4_request")`.
@@ -45,7 +46,8 @@ pub trait Crypto {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Ring;
 
-/// The RustCrypto backend (`hmac` + `sha2`).
+/// The RustCrypto backend: `sha2`'s block function, with RFC 2104's HMAC
+/// over it in [`super::digest`] (the `hmac` crate is its test oracle).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RustCrypto;
 
@@ -119,7 +121,7 @@ pub enum Backend {
     /// `ring` (the default).
     #[default]
     Ring,
-    /// RustCrypto `hmac` + `sha2`.
+    /// RustCrypto's `sha2` block function under [`super::digest`]'s HMAC.
     #[serde(alias = "rust-crypto")]
     RustCrypto,
 }

@@ -105,7 +105,8 @@ impl Slo {
                 // So does a machine whose own stalls make up the tail.
                 if let Some(h) = m.hiccup_p99_us.filter(|h| platform_bound(*h, m.p99_us)) {
                     reason.push_str(&format!(
-                        " (the machine itself stalled {} at p99: this point measures the machine)",
+                        " (scheduling stalls of {} at p99, hiccups: this point measures how long a \
+                         waking thread waits for a core here)",
                         human_us(h)
                     ));
                 }
@@ -212,7 +213,7 @@ pub struct Measurement {
     pub warnings: Vec<String>,
     /// Stopped early by an interrupt.
     pub interrupted: bool,
-    /// The machine's own stalls: p99 of how late a sleeping thread woke up
+    /// Scheduling stalls (hiccups): p99 over time of how long a thread waking every 1 ms waited
     /// over the window, microseconds ([`crate::hiccup`]); `null` when not
     /// measured.
     #[serde(default)]
@@ -1051,7 +1052,7 @@ mod tests {
         };
         let (_, why) = slo.judge(&stalled);
         assert!(
-            why.contains("the machine itself stalled 1.80ms at p99"),
+            why.contains("scheduling stalls of 1.80ms at p99, hiccups"),
             "{why}"
         );
         let quiet = Measurement {
