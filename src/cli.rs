@@ -216,14 +216,15 @@ pub struct SweepArgs {
 /// Flags of `sigstorm report`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Writes into DIR: report.html (self-contained: open it in any browser, nothing is fetched),
-summary.md (paste it into a pull request), and each chart as CHART.svg and CHART.png.
+DIR is a run's folder (sigstorm run) or a sweep's (sigstorm sweep). Writes into DIR:
+report.html (self-contained: open it in any browser, nothing is fetched), summary.md (paste it
+into a pull request), and each chart as CHART.svg and CHART.png.
 Exit status: 0 written; 1 written, but some chart could not be drawn; 2 DIR holds no
 readable summary.json, or the files cannot be written.")]
 pub struct ReportArgs {
-    /// A results folder: results/RUN-ID/ as `sigstorm run` wrote it (it
-    /// needs summary.json; events.json and histograms.hlog are used when
-    /// present).
+    /// A results folder as `sigstorm run` or `sigstorm sweep` wrote it (it
+    /// needs summary.json; a run's events.json and histograms.hlog are used
+    /// when present).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 }

@@ -870,7 +870,7 @@ pub fn markdown(s: &Summary, events: &[EventRow], events_error: Option<&str>) ->
         }
     }
     if let Some(line) = hiccups_line(s) {
-        let _ = writeln!(out, "\nMachine stalls (hiccups): {}.", md_cell(&line));
+        let _ = writeln!(out, "\nScheduling stalls (hiccups): {}.", md_cell(&line));
     }
     let _ = writeln!(
         out,
@@ -1420,7 +1420,7 @@ pub fn html(
     dl(&mut o, "simulated clock start", &w.clock.start);
     dl(&mut o, "environment", &environment_line(s));
     if let Some(line) = hiccups_line(s) {
-        dl(&mut o, "machine stalls (hiccups)", &line);
+        dl(&mut o, "scheduling stalls (hiccups)", &line);
     }
     let _ = writeln!(o, "</dl>");
     let _ = writeln!(

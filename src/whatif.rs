@@ -130,7 +130,8 @@ pub struct StrategyAnswer {
     pub measured_rps: f64,
     /// The largest achieved rate measured for the label.
     pub largest_measured_rps: f64,
-    /// Target per region / largest measured rate.
+    /// Target per region / the rate of the measurement the CPU figure came
+    /// from (`measured_rps`).
     pub extrapolation: f64,
     /// Data-plane CPU per request, microseconds.
     pub cpu_us_per_request: f64,
@@ -350,6 +351,10 @@ impl Default for Target {
         }
     }
 }
+
+/// Below this share of their threads' time busy, the data planes measured
+/// at a light load, where CPU per request is inflated by fixed costs.
+const LIGHT_LOAD: f64 = 0.25;
 
 /// The default target's requests per second per region.
 pub const DEFAULT_RPS_PER_REGION: f64 = 1_000_000.0;
@@ -823,17 +828,39 @@ pub fn whatif(summary: &Value, from: &str, target: &Target) -> Result<Answer, Wh
                 ("linear", n, 1, n, None)
             }
         };
-        let extrapolation = if largest > 0.0 {
-            t / largest
+        let extrapolation = if o.achieved_rps > 0.0 {
+            t / o.achieved_rps
         } else {
             f64::INFINITY
         };
-        assumptions.push(format!(
-            "extrapolated ×{:.0} beyond the largest measured rate ({} req/s over all {} regions of one process)",
-            extrapolation,
-            human_rate(largest),
-            region_rtts.len()
-        ));
+        assumptions.push(if extrapolation > 1.0 {
+            format!(
+                "extrapolated ×{:.0} beyond the rate the CPU figure was measured at ({} req/s over all {} regions of one process; the most measured was {} req/s)",
+                extrapolation,
+                human_rate(o.achieved_rps),
+                region_rtts.len(),
+                human_rate(largest)
+            )
+        } else {
+            format!(
+                "the target per region is within the rate the CPU figure was measured at ({} req/s over all {} regions of one process)",
+                human_rate(o.achieved_rps),
+                region_rtts.len()
+            )
+        });
+        // CPU per request falls as load rises: the fixed costs of running
+        // (timers, idle wake-ups, recording) are shared by more requests.
+        let busy = o
+            .data_plane_s
+            .zip(o.threads)
+            .map(|(cpu, n)| cpu / (o.traffic_s * n.max(1.0)))
+            .filter(|b| b.is_finite());
+        if let Some(b) = busy.filter(|b| *b < LIGHT_LOAD) {
+            assumptions.push(format!(
+                "at that point the data planes were busy {:.0}% of the time: CPU per request falls as load rises (fixed costs are shared by more requests), so from so light a load this answer overstates the cores; take it from a sweep point nearer saturation",
+                b * 100.0
+            ));
+        }
         let measured_p99_ms = o.p99_us / 1000.0;
         let is_none = l.strategy == "none";
         let (max_rtt_name, max_rtt) = region_rtts
@@ -1082,18 +1109,18 @@ impl Answer {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "{:<22} {:>9} {:>9} {:>7} {:>14} {:>11} {:>9} {:>6} {:>9} {:>16} {:>12} {:>10}",
+            "{:<22} {:>9} {:>10} {:>7} {:>14} {:>11} {:>9} {:>6} {:>9} {:>16} {:>12} {:>10}",
             "strategy",
             "CPU/req",
-            "core/s",
+            "req/s/core",
             "model",
             "workers/region",
             "cores total",
-            "p99 floor",
+            "p99 est",
             "p99 ok",
             "HMAC/req",
             "hit ratio (keys)",
-            "keys per AZ",
+            "keys mem/AZ",
             "cache/AZ"
         );
         for s in &self.strategies {
@@ -1114,7 +1141,7 @@ impl Answer {
             };
             let _ = writeln!(
                 out,
-                "{:<22} {:>9} {:>9} {:>7} {:>14} {:>11} {:>9} {:>6} {:>9.2} {:>16} {:>12} {:>10}",
+                "{:<22} {:>9} {:>10} {:>7} {:>14} {:>11} {:>9} {:>6} {:>9.2} {:>16} {:>12} {:>10}",
                 s.label,
                 human_us(s.cpu_us_per_request),
                 human_rate(s.per_core_rps),
@@ -1205,12 +1232,19 @@ impl TargetArgs {
 /// Flags of `sigstorm whatif`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-Per strategy: the data-plane CPU per request measured in DIR, the model (the USL fit of a
-sweep that varied data_plane.workers, else linear), the workers (cores) per region and over
-all regions, whether the p99 target looks reachable, HMACs per request, the cache hit ratio
-measured and estimated at --keys, and memory per AZ replica; then every assumption.
-`none` also gets the home region's control plane: calls per second, cores, round trip.
-`sigstorm sweep` puts the same answer, for the same target flags, in its report.
+Per strategy: the data-plane CPU per request measured in DIR (CPU/req), the requests per second
+one core serves at that cost (req/s/core), the model (the USL fit of a sweep that varied
+data_plane.workers over saturated points, else linear), the workers (cores) per region and over
+all regions, the p99 expected at the target (p99 est: the measured p99, or for `none` the round
+trip to the home region) and whether it meets --p99-ms, HMACs per request, the cache hit ratio
+measured and estimated at --keys, and the memory per AZ replica of the replicated keys (keys
+mem/AZ) and of a full cache (cache/AZ); then every assumption. `none` also gets the home
+region's control plane: calls per second, cores, round trip.
+
+CPU per request falls as load rises (fixed costs are shared by more requests), so an answer
+from a lightly loaded run overstates the cores (it says so); a sweep's folder gives the
+answer from its busiest point that met the SLO. `sigstorm sweep` puts the same answer, for
+the same target flags, in its report.
 Exit status: 0 answered; 2 DIR holds no readable summary.json, or no usable run.")]
 pub struct WhatifArgs {
     /// A results folder: a run's (sigstorm run) or a sweep's (sigstorm
@@ -1392,6 +1426,22 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_from_a_light_load_says_it_overstates() {
+        // 0.1 s of data-plane CPU over 10 s of traffic: busy 1 % of the time.
+        let a = whatif(&run_summary(), "x", &target()).unwrap();
+        let said = by_label(&a, "per-service").assumptions.join("\n");
+        assert!(said.contains("busy 1% of the time"), "{said}");
+        // 5 s of 10: busy half the time, no such line.
+        let mut busy = run_summary();
+        busy["runs"][2]["cpu"]["data_plane_s"] = json!(5.0);
+        let a = whatif(&busy, "x", &target()).unwrap();
+        assert!(!by_label(&a, "per-service")
+            .assumptions
+            .join("\n")
+            .contains("overstates"));
+    }
+
+    #[test]
     fn each_point_is_read_in_its_own_world() {
         // A sweep of the warm-up and of the regions, over the real default
         // workload (8 s measured, 4 regions).
@@ -1487,7 +1537,10 @@ mod tests {
         assert!(pr.measured_at.contains("point 2"), "{}", pr.measured_at);
         assert_eq!(pr.workers_per_region, 9);
         assert_eq!(pr.replicas_per_region, 1);
-        assert!((pr.extrapolation - 4_990_000.0 / 1800.0).abs() < 1e-6);
+        // From the point the CPU figure came from (1500 req/s), not the
+        // most measured (1800).
+        assert!((pr.extrapolation - 4_990_000.0 / 1500.0).abs() < 1e-6);
+        assert_eq!(pr.largest_measured_rps, 1800.0);
     }
 
     #[test]

@@ -165,7 +165,10 @@ pub fn parse_slo(s: &str) -> Result<f64> {
         bail!("--slo '{s}': the duration needs a unit: us, ms or s (p99=2ms)");
     };
     match num.trim().parse::<f64>() {
-        Ok(x) if x.is_finite() && x > 0.0 && x * unit <= 3.6e12 => Ok(x * unit),
+        Ok(x) if x.is_finite() && x > 0.0 && x * unit <= 3.6e9 => Ok(x * unit),
+        Ok(x) if x.is_finite() && x > 0.0 => {
+            bail!("--slo '{s}': a p99 of more than an hour is no SLO (at most 3600s)")
+        }
         _ => bail!("--slo '{s}': '{v}' is not a positive duration"),
     }
 }
@@ -463,8 +466,9 @@ pub fn late_generator_lines(s: &SweepSummary) -> Vec<String> {
         let values: Vec<String> = late.iter().map(|p| fmt_value(p.value)).collect();
         out.push(format!(
             "{}: the generator was late at {}={} (lateness p99 up to {}): there the load \
-             generator, sharing the cores, held the offered load back, so these points{} measure \
-             the generator, not the data planes; lower --rate or give the generator its own cores",
+             generator, sharing the cores, sent requests late (offered/s counts their intended \
+             starts, so it still reads the full rate), so these points{} measure the generator, \
+             not the data planes; lower --rate or give the generator its own cores",
             st.label,
             s.vary.name,
             values.join(","),
@@ -670,6 +674,25 @@ pub fn knee_caveats(points: &[Point], knee: f64, vary: &Vary) -> Vec<String> {
              is uncertain; repeat the sweep or lengthen --duration",
             below.join(",")
         ));
+    }
+    // The first failure above the knee sets it; when scheduling stalls
+    // explain that failure, the knee may lie higher.
+    let next = usable
+        .iter()
+        .filter(|p| !p.meets_slo && p.value > knee)
+        .min_by(|a, b| a.value.total_cmp(&b.value));
+    if let Some(p) = next {
+        let stalled = p
+            .detail
+            .hiccup_p99_us
+            .is_some_and(|h| platform_bound(h, p.p99_us));
+        if stalled {
+            caveats.push(format!(
+                "{name}={} above it failed during scheduling stalls (hiccups), so the knee may \
+                 lie higher; repeat the sweep",
+                fmt_value(p.value)
+            ));
+        }
     }
     caveats
 }
@@ -1004,6 +1027,9 @@ mod tests {
         assert!(parse_slo("p50=2ms").is_err());
         assert!(parse_slo("p99=-2ms").is_err());
         assert!(parse_slo("2ms").is_err());
+        assert_eq!(parse_slo("p99=3600s").unwrap(), 3.6e9);
+        let e = parse_slo("p99=5000000s").unwrap_err().to_string();
+        assert!(e.contains("at most 3600s"), "{e}");
         let mut w = workload();
         assert_eq!(Slo::choose(None, &w).p99_us, None);
         w.slo = Some(crate::workload::SloConfig { p99_ms: 3.0 });
@@ -1206,6 +1232,16 @@ mod tests {
         assert_eq!(c.len(), 1, "{c:?}");
         assert!(
             c[0].starts_with("rate=2000,3000 below the knee failed the SLO"),
+            "{c:?}"
+        );
+        // The failure that sets the knee came with scheduling stalls.
+        let mut stalled = p(8000.0, false);
+        stalled.p99_us = 3000.0;
+        stalled.detail.hiccup_p99_us = Some(2000.0);
+        let c = knee_caveats(&[p(1000.0, true), p(4000.0, true), stalled], 4000.0, &rates);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(
+            c[0].starts_with("rate=8000 above it failed during scheduling stalls"),
             "{c:?}"
         );
         // Both at once; an interrupted point above does not lift the bound.

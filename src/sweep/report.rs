@@ -181,7 +181,11 @@ fn headline(s: &SweepSummary) -> Vec<String> {
                         st.label,
                         if lower_bound(st) { "at least " } else { "at " },
                         fmt_value(k),
-                        if st.knee_caveats.iter().any(|c| c.contains("disagree")) {
+                        if st
+                            .knee_caveats
+                            .iter()
+                            .any(|c| c.contains("disagree") || c.contains("may lie higher"))
+                        {
                             " (uncertain)"
                         } else {
                             ""
