@@ -149,7 +149,11 @@ workload's [slo] p99_ms, else no latency bound), nothing was shed, and it
 achieved at least 98% of the offered rate. The knee (only when the rate is
 varied) is the largest offered rate meeting it; --bisect N runs N more rates per
 strategy between the knee and the next higher failing rate. Varying workers also
-fits the Universal Scalability Law to the points.
+fits the Universal Scalability Law to the points. After a rate sweep, a
+scalability probe (--usl-threads, default 1,2,3,4) runs each strategy closed-loop
+on pre-signed requests at each thread count, without the load generator, and
+fits the law to that: how the verification path scales with threads (threads
+beyond the machine's cores share them, and the report says so).
 
 At the end the sweep answers a what-if from its own points, as `sigstorm whatif
 --from DIR` would: the data-plane workers (cores) per region each strategy needs
@@ -208,9 +212,39 @@ pub struct SweepArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Thread counts of the scalability probe that follows a rate sweep,
+    /// comma-separated, or `none`: per strategy, that many threads verify
+    /// pre-signed requests back to back (closed loop, no generator) for
+    /// --probe-seconds each, and the Universal Scalability Law is fitted to
+    /// the result.
+    #[arg(long, value_name = "N1,N2,...|none", default_value = "1,2,3,4")]
+    pub usl_threads: String,
+    /// Measured seconds per thread count of the scalability probe.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::sweep::probe::DEFAULT_SECONDS)]
+    pub probe_seconds: f64,
     /// The target of the what-if answer in the sweep's report.
     #[command(flatten)]
     pub target: crate::whatif::TargetArgs,
+}
+
+/// The thread counts of `--usl-threads` (none for `none`).
+fn usl_threads(text: &str) -> Result<Vec<usize>> {
+    if text.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    let threads = text
+        .split(',')
+        .map(|t| {
+            t.trim().parse::<usize>().map_err(|_| {
+                anyhow::anyhow!(
+                    "--usl-threads: {t:?} is not a thread count (give counts such as 1,2,3,4, or none)"
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    crate::sweep::probe::check_threads(&threads)
+        .map_err(|e| anyhow::anyhow!("--usl-threads: {e}"))?;
+    Ok(threads)
 }
 
 /// Flags of `sigstorm report`.
@@ -473,6 +507,9 @@ fn sweep_command(args: &SweepArgs, stop: &AtomicBool) -> Result<i32> {
         .transpose()?;
     let slo = crate::sweep::Slo::choose(slo_flag, &workload);
     let target = args.target.target();
+    let probe_threads = usl_threads(&args.usl_threads)?;
+    let probe = crate::sweep::probe::Settings::new(probe_threads, args.probe_seconds)
+        .map_err(|e| anyhow::anyhow!("--probe-seconds: {e}"))?;
     let output = crate::sweep::SweepOutput {
         results_root: PathBuf::from("results"),
         dir: args.out.clone(),
@@ -484,6 +521,7 @@ fn sweep_command(args: &SweepArgs, stop: &AtomicBool) -> Result<i32> {
         usize::from(args.bisect),
         &slo,
         &target,
+        &probe,
         &output,
         stop,
     )?;

@@ -314,6 +314,8 @@ struct Label {
     usl: Option<UslFit>,
     /// Why the sweep's USL fit is not used, when it has one.
     usl_rejected: Option<String>,
+    /// Whether the fit is the scalability probe's.
+    probed: bool,
 }
 
 fn num(v: &Value, path: &[&str]) -> Option<f64> {
@@ -519,22 +521,50 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                             .collect()
                     })
                     .unwrap_or_default();
-                let mut usl = if workers_sweep {
+                let usl_points = s.get("usl_points").and_then(Value::as_str).unwrap_or("");
+                let probed = usl_points == crate::sweep::PROBE_POINTS;
+                let mut usl = if workers_sweep || probed {
                     s.get("usl")
                         .and_then(|u| serde_json::from_value::<UslFit>(u.clone()).ok())
                 } else {
                     None
                 };
-                let usl_points = s.get("usl_points").and_then(Value::as_str).unwrap_or("");
-                // Only a fit over saturated points describes capacity.
-                let unsaturated = (usl.is_some() && usl_points != "saturated").then(|| {
+                // A probe that ran more threads than the machine has cores
+                // shows the cores running out, not how the path scales.
+                let cores = num(summary, &["environment", "cores"]).unwrap_or(0.0);
+                let oversubscribed = s
+                    .get("probe")
+                    .and_then(|p| p.get("points"))
+                    .and_then(Value::as_array)
+                    .map(|pts| {
+                        pts.iter()
+                            .filter_map(|p| num(p, &["threads"]))
+                            .filter(|&n| cores > 0.0 && n > cores)
+                            .map(fmt_value)
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default();
+                let crowded = (probed && usl.is_some() && !oversubscribed.is_empty()).then(|| {
+                    usl = None;
+                    format!(
+                        "the USL fit of the scalability probe is not used: it ran {} threads on \
+                         a machine of {} cores, so past the cores it shows the threads sharing \
+                         them, not how the verification path scales; probe up to the core count \
+                         on a machine with more cores for a usable fit",
+                        oversubscribed.join(","),
+                        fmt_value(cores)
+                    )
+                });
+                // Only a fit over saturated points (or the closed-loop
+                // probe) describes capacity.
+                let unsaturated = (usl.is_some() && !probed && usl_points != "saturated").then(|| {
                     usl = None;
                     format!(
                         "the sweep's USL fit is not used: it is not over saturated points \
                          ({usl_points}), so it describes the offered load, not capacity"
                     )
                 });
-                let no_fit = (workers_sweep && usl.is_none() && unsaturated.is_none())
+                let no_fit = ((workers_sweep || probed) && usl.is_none() && unsaturated.is_none())
                     .then(|| format!("the sweep's points allow no USL fit ({usl_points})"));
                 // A fit through points where the generator could not offer
                 // more shows the generator's ceiling, not how the data plane
@@ -544,7 +574,7 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                     .filter(|o| o.generator_bound && !o.interrupted)
                     .filter_map(|o| o.value.map(fmt_value))
                     .collect();
-                let usl_rejected = (usl.is_some() && !bound.is_empty())
+                let usl_rejected = (usl.is_some() && !probed && !bound.is_empty())
                     .then(|| {
                         usl = None;
                         format!(
@@ -555,6 +585,7 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                             bound.join(",")
                         )
                     })
+                    .or(crowded)
                     .or(unsaturated)
                     .or(no_fit);
                 Label {
@@ -563,6 +594,7 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                     obs,
                     usl,
                     usl_rejected,
+                    probed,
                 }
             })
             .collect();
@@ -601,6 +633,7 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                         }],
                         usl: None,
                         usl_rejected: None,
+                        probed: false,
                     }
                 })
                 .collect()
@@ -783,7 +816,12 @@ pub fn whatif(summary: &Value, from: &str, target: &Target) -> Result<Answer, Wh
             Some(fit) if fit.lambda > 0.0 => {
                 let scale = per_core / fit.lambda;
                 assumptions.push(format!(
-                    "model: the Universal Scalability Law fitted to the sweep (σ {:.4}, κ {:.6}, λ {} req/s, R² {:.3}), its one-worker throughput scaled to the per-core capacity ({} req/s, ×{:.2})",
+                    "model: the Universal Scalability Law fitted to {} (σ {:.4}, κ {:.6}, λ {} req/s, R² {:.3}), its one-worker throughput scaled to the per-core capacity ({} req/s, ×{:.2})",
+                    if l.probed {
+                        "the closed-loop scalability probe (verification alone, no generator)"
+                    } else {
+                        "the sweep"
+                    },
                     fit.sigma, fit.kappa, human_rate(fit.lambda), fit.r2, human_rate(per_core), scale
                 ));
                 match fit.workers_for(t / scale) {
@@ -1520,6 +1558,59 @@ mod tests {
         summary["sweep"][0]["points"][2]["detail"]["lateness_p99_us"] = json!(900.0);
         let a = whatif(&summary, "sweep", &target()).expect("answer");
         assert_eq!(by_label(&a, "per-region").model, "usl");
+    }
+
+    /// `sweep_summary` as a rate sweep whose fit came from the scalability
+    /// probe at `threads`, on a machine of `cores`.
+    fn probed_summary(fit: Value, threads: &[u64], cores: u64) -> Value {
+        let mut summary = sweep_summary(fit);
+        summary["vary"] = json!({"name": "rate", "field": "load.rate_per_sec", "values": [1000.0]});
+        summary["environment"]["cores"] = json!(cores);
+        let st = &mut summary["sweep"][0];
+        st["usl_points"] = json!("probe");
+        st["probe"] = json!({
+            "pool": 4096, "cores": cores, "interrupted": false,
+            "points": threads.iter().map(|&n| json!({
+                "threads": n, "verifications_per_s": 100_000.0 * n as f64, "verifications": 100_000 * n,
+                "seconds": 1.0, "cpu_s": n as f64, "unexpected": 0
+            })).collect::<Vec<_>>()
+        });
+        // Generator-bound rate points do not touch the probe's fit, which
+        // ran without the generator.
+        st["points"][2]["p99_us"] = json!(1500.0);
+        st["points"][2]["detail"]["lateness_p99_us"] = json!(1200.0);
+        summary
+    }
+
+    #[test]
+    fn the_probes_fit_is_used_within_the_cores_and_refused_beyond() {
+        let fit = json!({"sigma": 0.1, "kappa": 0.0, "lambda": 1_000_000.0, "r2": 0.99, "residuals": [], "peak_n": null});
+        let t = Target {
+            rps_per_region: 4_990_000.0,
+            ..target()
+        };
+        let a = whatif(&probed_summary(fit.clone(), &[1, 2, 4], 4), "sweep", &t).expect("answer");
+        let pr = by_label(&a, "per-region");
+        assert_eq!(pr.model, "usl");
+        assert_eq!(pr.workers_per_region, 9);
+        let said = pr.assumptions.join("\n");
+        assert!(
+            said.contains("fitted to the closed-loop scalability probe"),
+            "{said}"
+        );
+
+        let a = whatif(&probed_summary(fit, &[1, 2, 3, 4], 2), "sweep", &t).expect("answer");
+        let pr = by_label(&a, "per-region");
+        assert_eq!(pr.model, "linear");
+        assert!(pr.usl.is_none());
+        let said = pr.assumptions.join("\n");
+        assert!(
+            said.contains(
+                "the USL fit of the scalability probe is not used: it ran 3,4 threads on a \
+                 machine of 2 cores"
+            ),
+            "{said}"
+        );
     }
 
     #[test]

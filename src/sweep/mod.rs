@@ -22,6 +22,7 @@
 //! sweep found for people (the table, `summary.md`, `report.html`, charts).
 
 mod field;
+pub mod probe;
 mod report;
 
 pub use field::{resolve, set_field, Vary, ALIASES, MAX_VALUES};
@@ -322,11 +323,16 @@ pub struct StrategySweep {
     /// threads, when the sweep varies `data_plane.workers`.
     #[serde(default)]
     pub usl: Option<crate::usl::UslFit>,
-    /// Which points the fit used: `saturated` (achieved below
-    /// [`MIN_ACHIEVED_SHARE`] of offered, or shed), or `all` when fewer than
-    /// three saturated; or why there is no fit.
+    /// Which points the fit used: `saturated` (a workers sweep's points
+    /// that achieved below [`MIN_ACHIEVED_SHARE`] of offered, or shed) or
+    /// `probe` (the scalability probe after a rate sweep, [`probe`]); or why
+    /// there is no fit.
     #[serde(default)]
     pub usl_points: Option<String>,
+    /// The closed-loop scalability probe after a rate sweep (see
+    /// [`probe`]): decisions per second at each thread count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<probe::Probe>,
 }
 
 /// A sweep's `summary.json`.
@@ -394,11 +400,16 @@ impl SweepSummary {
 
 /// Correctness defects over every point of `sweeps`.
 pub fn defects(sweeps: &[StrategySweep]) -> u64 {
+    let probes = sweeps
+        .iter()
+        .filter_map(|s| s.probe.as_ref())
+        .map(probe::Probe::unexpected)
+        .fold(0, u64::saturating_add);
     sweeps
         .iter()
         .flat_map(|s| &s.points)
         .map(|p| p.detail.defects())
-        .fold(0, u64::saturating_add)
+        .fold(probes, u64::saturating_add)
 }
 
 /// The points with correctness defects, in words (`per-region rate=600: 2
@@ -428,6 +439,14 @@ pub fn defect_lines(s: &SweepSummary) -> Vec<String> {
                 fmt_value(p.value),
                 what.join(", ")
             ));
+        }
+        if let Some(pr) = &st.probe {
+            for p in pr.points.iter().filter(|p| p.unexpected > 0) {
+                out.push(format!(
+                    "{} probe at {} threads: {} unexpected decisions",
+                    st.label, p.threads, p.unexpected
+                ));
+            }
         }
     }
     out
@@ -473,7 +492,7 @@ pub fn late_generator_lines(s: &SweepSummary) -> Vec<String> {
             s.vary.name,
             values.join(","),
             human_us(worst),
-            if st.usl.is_some() {
+            if st.usl.is_some() && st.probe.is_none() {
                 " and the USL fit"
             } else {
                 ""
@@ -558,6 +577,7 @@ pub fn execute(
             knee_caveats: Vec::new(),
             usl: None,
             usl_points: None,
+            probe: None,
         })
         .collect();
     let total = vary.values.len() * plans.len() + bisect * plans.len();
@@ -704,10 +724,14 @@ pub fn saturated(p: &Point) -> bool {
 }
 
 /// The (threads, achieved) points a Universal Scalability Law fit uses, in
-/// order: the saturated ones, interrupted points aside. Below saturation a
+/// order: the probe's, when there was one; else the saturated points of a
+/// workers sweep, interrupted points aside. Below saturation a
 /// point's throughput is the offered load, not what its threads can do, so
 /// no other point says anything about scaling.
 pub fn usl_inputs(s: &StrategySweep) -> Vec<(f64, f64)> {
+    if let Some(pr) = &s.probe {
+        return pr.fit_inputs();
+    }
     s.points
         .iter()
         .filter(|p| !p.detail.interrupted && saturated(p))
@@ -746,6 +770,34 @@ fn fit_usl(s: &mut StrategySweep) {
     }
 }
 
+/// Keep the probe `pr` in `s` and fit the Universal Scalability Law to its
+/// points, or say why there is no fit.
+pub fn fit_probe(s: &mut StrategySweep, pr: probe::Probe) {
+    let pts = pr.fit_inputs();
+    if pts.len() < MIN_USL_POINTS {
+        s.usl = None;
+        s.usl_points = Some(format!(
+            "no fit: the probe measured {} thread count(s) and a fit needs {MIN_USL_POINTS}",
+            pts.len()
+        ));
+    } else {
+        match crate::usl::fit(&pts) {
+            Ok(fit) => {
+                s.usl = Some(fit);
+                s.usl_points = Some(PROBE_POINTS.to_string());
+            }
+            Err(e) => {
+                s.usl = None;
+                s.usl_points = Some(format!("no fit: {e}"));
+            }
+        }
+    }
+    s.probe = Some(pr);
+}
+
+/// `usl_points` of a fit to the scalability probe.
+pub const PROBE_POINTS: &str = "probe";
+
 /// Where and how a sweep reports.
 #[derive(Clone, Debug)]
 pub struct SweepOutput {
@@ -758,25 +810,30 @@ pub struct SweepOutput {
 }
 
 /// Run a sweep of `base` for real and write `summary.json` into its folder
-/// after every point; at the end, answer the what-if `target` from the
-/// points measured (into `whatif`). Returns the summary and the folder.
+/// after every point; after a rate sweep, run the scalability probe of
+/// `probing` per strategy and fit the Universal Scalability Law to it; at
+/// the end, answer the what-if `target` from the points measured (into
+/// `whatif`). Returns the summary and the folder.
 ///
 /// # Errors
 ///
 /// Bad input (a value the workload refuses, `--bisect` without the rate, a
 /// bad target), a folder that cannot be written, or a run that cannot be
 /// set up.
+#[allow(clippy::too_many_arguments)]
 pub fn run_sweep(
     base: &Workload,
     vary: &Vary,
     bisect: usize,
     slo: &Slo,
     target: &Target,
+    probing: &probe::Settings,
     output: &SweepOutput,
     stop: &AtomicBool,
 ) -> Result<(SweepSummary, PathBuf)> {
     // Refuse bad input before creating anything.
     target.validate()?;
+    let usl_threads = &probing.threads;
     for v in &vary.values {
         set_field(base, &vary.name, *v)?;
     }
@@ -853,7 +910,37 @@ pub fn run_sweep(
         summary.complete = complete;
         save_summary(&path, &summary)
     };
-    let sweeps = execute(base, vary, bisect, slo, stop, &mut runner, &mut save)?;
+    let mut sweeps = execute(base, vary, bisect, slo, stop, &mut runner, &mut save)?;
+    if vary.is_rate() && !usl_threads.is_empty() {
+        let plans = plans(base);
+        for (k, plan) in plans.iter().enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let st = &mut sweeps[k];
+            if let Some(why) = probe::unprobeable(plan.strategy) {
+                st.usl_points = Some(why.to_string());
+                continue;
+            }
+            if !quiet {
+                eprintln!(
+                    "sigstorm: scalability probe of {}: {} thread(s), {} s each, closed loop \
+                     over {} pre-signed requests",
+                    st.label,
+                    usl_threads
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    fmt_value(probing.seconds),
+                    probe::POOL
+                );
+            }
+            let pr = probe::probe(base, *plan, usl_threads, probing.seconds, stop)?;
+            fit_probe(st, pr);
+            save(&sweeps, false)?;
+        }
+    }
     summary.sweep = sweeps;
     summary.complete = !stop.load(Ordering::Relaxed)
         && summary
@@ -1265,6 +1352,7 @@ mod tests {
                 knee_caveats: Vec::new(),
                 usl: None,
                 usl_points: None,
+                probe: None,
             };
             finish(&mut st, vary);
             st
@@ -1363,6 +1451,56 @@ mod tests {
             whatif: None,
             whatif_error: None,
         }
+    }
+
+    #[test]
+    fn a_probe_is_fitted_and_its_defects_count() {
+        // X(N) from known parameters: σ 0.2, κ 0.01, λ 300,000/s.
+        let law = |n: f64| 300_000.0 * n / (1.0 + 0.2 * (n - 1.0) + 0.01 * n * (n - 1.0));
+        let pr = probe::Probe {
+            points: (1..=6)
+                .map(|n| probe::ProbePoint {
+                    threads: n,
+                    verifications_per_s: law(n as f64),
+                    verifications: law(n as f64) as u64,
+                    seconds: 1.0,
+                    cpu_s: n as f64,
+                    unexpected: if n == 3 { 2 } else { 0 },
+                })
+                .collect(),
+            pool: probe::POOL,
+            cores: 8,
+            interrupted: false,
+        };
+        assert!(!pr.oversubscribed());
+        let mut st = StrategySweep {
+            label: "per-region".into(),
+            strategy: Strategy::PerRegion,
+            cache_backend: None,
+            points: Vec::new(),
+            knee_rps: None,
+            knee_caveats: Vec::new(),
+            usl: None,
+            usl_points: None,
+            probe: None,
+        };
+        fit_probe(&mut st, pr.clone());
+        let fit = st.usl.clone().expect("a fit");
+        assert!((fit.sigma - 0.2).abs() < 1e-6, "{fit:?}");
+        assert!((fit.kappa - 0.01).abs() < 1e-8, "{fit:?}");
+        assert!((fit.lambda - 300_000.0).abs() < 1e-3, "{fit:?}");
+        assert_eq!(st.usl_points.as_deref(), Some(PROBE_POINTS));
+        assert_eq!(usl_inputs(&st).len(), 6);
+        // The probe's wrong decisions are the sweep's defects.
+        let sweeps = vec![st.clone()];
+        assert_eq!(defects(&sweeps), 2);
+        // Two thread counts allow no fit, and say so.
+        let mut short = st.clone();
+        let mut two = pr;
+        two.points.truncate(2);
+        fit_probe(&mut short, two);
+        assert!(short.usl.is_none());
+        assert!(short.usl_points.unwrap().contains("a fit needs 3"));
     }
 
     #[test]

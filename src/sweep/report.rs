@@ -87,6 +87,9 @@ pub fn table(s: &SweepSummary) -> String {
         if s.vary.is_rate() {
             let _ = writeln!(o, "  knee: {}", knee_text(st));
         }
+        if let Some(pr) = &st.probe {
+            let _ = writeln!(o, "  {}", probe_text(pr));
+        }
         if let Some(fit) = &st.usl {
             let _ = writeln!(
                 o,
@@ -140,6 +143,41 @@ pub fn whatif_text(s: &SweepSummary) -> String {
                          computes one)\n"
             .to_string(),
     }
+}
+
+/// The scalability probe in one sentence: what it ran and what each thread
+/// count achieved.
+pub(super) fn probe_text(pr: &super::probe::Probe) -> String {
+    let points = pr
+        .points
+        .iter()
+        .map(|p| {
+            format!(
+                "{} thread(s) {}/s",
+                p.threads,
+                human_rate(p.verifications_per_s)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut text =
+        format!(
+        "scalability probe (closed loop: each thread verifies pre-signed requests from a pool of \
+         {} back to back, no load generator, {} s per thread count): {points}",
+        pr.pool,
+        fmt_value(pr.points.first().map_or(0.0, |p| (p.seconds * 10.0).round() / 10.0))
+    );
+    if pr.oversubscribed() {
+        text.push_str(&format!(
+            "; threads beyond this machine's {} cores share them, so past {} threads the curve \
+             shows the cores running out, not the path's contention",
+            pr.cores, pr.cores
+        ));
+    }
+    if pr.interrupted {
+        text.push_str("; interrupted");
+    }
+    text
 }
 
 /// The residuals of a USL fit beside the thread counts they are for:
@@ -312,6 +350,9 @@ pub fn markdown(s: &SweepSummary) -> String {
         }
         if s.vary.is_rate() {
             let _ = writeln!(o, "\nKnee: {}.", cell(&knee_text(st)));
+        }
+        if let Some(pr) = &st.probe {
+            let _ = writeln!(o, "\n{}.", cell(&probe_text(pr)));
         }
         if let Some(fit) = &st.usl {
             let _ = writeln!(
@@ -531,12 +572,15 @@ pub fn usl_chart(s: &SweepSummary) -> Option<Chart> {
     let palette = s.sweep.len();
     for (k, st) in s.sweep.iter().enumerate() {
         let Some(fit) = &st.usl else { continue };
-        let measured: Vec<(f64, f64)> = st
-            .points
-            .iter()
-            .filter(|p| !p.detail.interrupted)
-            .map(|p| (p.value, p.achieved_rps))
-            .collect();
+        let measured: Vec<(f64, f64)> = match &st.probe {
+            Some(pr) => pr.fit_inputs(),
+            None => st
+                .points
+                .iter()
+                .filter(|p| !p.detail.interrupted)
+                .map(|p| (p.value, p.achieved_rps))
+                .collect(),
+        };
         let top = measured
             .iter()
             .map(|p| p.0)
@@ -563,17 +607,35 @@ pub fn usl_chart(s: &SweepSummary) -> Option<Chart> {
     if series.is_empty() {
         return None;
     }
+    let probed = s.sweep.iter().any(|st| st.probe.is_some());
+    let (title, x, y, source) = if probed {
+        (
+            "Verifications per second against threads (closed-loop probe), with the USL fit",
+            "threads verifying pre-signed requests",
+            "decisions per second",
+            "The scalability probe's throughput at each thread count (no load generator; \
+             threads beyond the machine's cores share them)",
+        )
+    } else {
+        (
+            "Throughput against data-plane threads, with the USL fit",
+            "data-plane threads (data_plane.workers)",
+            "achieved, responses per second",
+            "Measured throughput at each thread count",
+        )
+    };
     Some(Chart {
         id: "sweep-usl".into(),
-        title: "Throughput against data-plane threads, with the USL fit".into(),
-        note: "Measured throughput at each thread count and the Universal Scalability Law \
-               curve fitted to it: X(N) = λN / (1 + σ(N−1) + κN(N−1)). σ is contention, κ \
-               coherency cost; the curve peaks at √((1−σ)/κ) threads."
-            .into(),
+        title: title.into(),
+        note: format!(
+            "{source} and the Universal Scalability Law curve fitted to it: X(N) = λN / (1 + \
+             σ(N−1) + κN(N−1)). σ is contention, κ coherency cost; the curve peaks at \
+             √((1−σ)/κ) threads."
+        ),
         body: Body::Lines(vec![LinePanel {
             title: None,
-            x: Axis::new("data-plane threads (data_plane.workers)", Scale::Linear),
-            y: Axis::new("achieved, responses per second", Scale::Linear),
+            x: Axis::new(x, Scale::Linear),
+            y: Axis::new(y, Scale::Linear),
             series,
             bands: Vec::new(),
         }]),
@@ -711,6 +773,14 @@ pub fn html(s: &SweepSummary, charts: &[(Chart, String)]) -> String {
         let _ = writeln!(o, "</table></div>");
         if s.vary.is_rate() {
             let _ = writeln!(o, "<p><b>knee: {}</b></p>", esc(&knee_text(st)));
+        }
+        if let Some(pr) = &st.probe {
+            let _ = writeln!(
+                o,
+                "<p id=\"probe-{}\">{}</p>",
+                esc(&st.label),
+                esc(&probe_text(pr))
+            );
         }
         if let Some(fit) = &st.usl {
             let _ = writeln!(

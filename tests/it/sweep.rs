@@ -72,6 +72,8 @@ fn a_tiny_rate_sweep_writes_its_points_knee_and_charts() {
             "0.5",
             "--slo",
             "p99=1s",
+            "--usl-threads",
+            "none",
         ])
         .arg("--quiet")
         .arg("--out")
@@ -82,6 +84,7 @@ fn a_tiny_rate_sweep_writes_its_points_knee_and_charts() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("knee: "), "{stdout}");
+    assert!(!stdout.contains("scalability probe"), "{stdout}");
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["kind"], "sweep");
@@ -103,6 +106,9 @@ fn a_tiny_rate_sweep_writes_its_points_knee_and_charts() {
     }
     // A sweep this light keeps up: the knee is the larger rate.
     assert_eq!(sweep[0]["knee_rps"], 600.0, "{}", sweep[0]);
+    // --usl-threads none: no probe, so no fit.
+    assert!(sweep[0].get("probe").is_none(), "{}", sweep[0]);
+    assert!(sweep[0]["usl"].is_null());
     for chart in ["sweep-throughput", "sweep-p99"] {
         for ext in ["svg", "png"] {
             let f = out.join(format!("{chart}.{ext}"));
@@ -154,6 +160,18 @@ fn bad_sweeps_exit_2_naming_the_field() {
             vec!["--vary", "rate=1000", "--rps-per-region=-5"],
             "--rps-per-region",
         ),
+        (
+            vec!["--vary", "rate=1000", "--usl-threads", "0,1"],
+            "--usl-threads",
+        ),
+        (
+            vec!["--vary", "rate=1000", "--usl-threads", "two"],
+            "--usl-threads",
+        ),
+        (
+            vec!["--vary", "rate=1000", "--probe-seconds", "0"],
+            "--probe-seconds",
+        ),
     ] {
         let o = sigstorm()
             .args(["sweep", "workloads/capacity.toml", "--quiet", "--out"])
@@ -195,6 +213,7 @@ fn a_real_sweep_matches_its_schema_and_its_figures_and_whatif_agree() {
         ])
         .args(["--regions", "4", "--quiet", "--out"])
         .arg(&out)
+        .args(["--usl-threads", "1,2,3", "--probe-seconds", "0.2"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -281,8 +300,27 @@ fn a_real_sweep_matches_its_schema_and_its_figures_and_whatif_agree() {
             .fold(None, |k: Option<f64>, v| Some(k.map_or(v, |k| k.max(v))));
         assert_eq!(st["knee_rps"].as_f64(), knee, "{st}");
         assert_eq!(knee, Some(600.0), "{st}");
-        assert!(st["usl"].is_null(), "a rate sweep has no USL fit");
+        // The scalability probe: each thread count measured for 0.2 s
+        // without the generator, every decision as intended, and the USL
+        // fitted to it.
+        let probe = &st["probe"];
+        let pts = probe["points"].as_array().unwrap();
+        let threads: Vec<u64> = pts.iter().map(|p| p["threads"].as_u64().unwrap()).collect();
+        assert_eq!(threads, [1, 2, 3]);
+        for p in pts {
+            let n = p["verifications"].as_u64().unwrap();
+            assert!(n > 1000, "{p}");
+            assert_eq!(p["unexpected"], 0, "{p}");
+            let secs = f(p, "seconds");
+            assert!((0.2..0.5).contains(&secs), "{p}");
+            assert!((f(p, "verifications_per_s") - n as f64 / secs).abs() < 1e-6);
+        }
+        assert_eq!(st["usl_points"], "probe", "{st}");
+        let fit = &st["usl"];
+        assert!(f(fit, "lambda") > 0.0, "{st}");
+        assert_eq!(fit["residuals"].as_array().unwrap().len(), 3);
     }
+    let cores = summary["environment"]["cores"].as_u64().unwrap();
 
     // The what-if answer, from the sweep's own points.
     let w = &summary["whatif"];
@@ -298,7 +336,19 @@ fn a_real_sweep_matches_its_schema_and_its_figures_and_whatif_agree() {
     assert_eq!(answers.len(), 2);
     for (a, st) in answers.iter().zip(sweep) {
         assert_eq!(a["label"], st["label"]);
-        assert_eq!(a["model"], "linear", "a rate sweep brings no fit");
+        // The probe's fit sizes the answer only where its threads had
+        // cores of their own.
+        let said = a["assumptions"].to_string();
+        if cores < 3 {
+            assert_eq!(a["model"], "linear");
+            assert!(
+                said.contains("the USL fit of the scalability probe is not used"),
+                "{said}"
+            );
+        } else {
+            assert_eq!(a["model"], "usl");
+            assert!(said.contains("closed-loop scalability probe"), "{said}");
+        }
         // The cost comes from the point with the highest achieved rate
         // meeting the SLO: its data-plane CPU over its requests.
         let best = st["points"]
@@ -319,10 +369,12 @@ fn a_real_sweep_matches_its_schema_and_its_figures_and_whatif_agree() {
         assert!((f(a, "per_core_rps") * measured - 1e6).abs() < 1e-3);
         let workers = a["workers_per_region"].as_u64().unwrap();
         let need = 50_000.0 / f(a, "per_core_rps");
-        assert!(
-            (workers as f64) >= need - 1e-9 && (workers as f64) < need + 1.0,
-            "{workers} workers for {need}"
-        );
+        if a["model"] == "linear" {
+            assert!(
+                (workers as f64) >= need - 1e-9 && (workers as f64) < need + 1.0,
+                "{workers} workers for {need}"
+            );
+        }
         assert_eq!(a["total_cores"].as_u64().unwrap(), workers * 4);
         assert_eq!(a["replicated_bytes_per_az"], 2000.0 * 700.0);
         assert!(!a["assumptions"].as_array().unwrap().is_empty());
@@ -341,6 +393,9 @@ fn a_real_sweep_matches_its_schema_and_its_figures_and_whatif_agree() {
         assert!(doc.contains("measured on "), "{doc}");
     }
     assert!(md.contains(first), "{first}\n{md}");
+    assert!(html.contains("id=\"probe-per-region\""), "probe paragraph");
+    assert!(html.contains("id=\"chart-sweep-usl\""), "USL chart");
+    assert!(md.contains("scalability probe"), "{md}");
     assert!(md.contains("| 600 |"), "{md}");
     assert!(
         html.contains("50,000 req/s per region at p99 &lt;= 3 ms with 2,000 keys over 4 regions")

@@ -1,0 +1,338 @@
+//! The scalability probe: how a strategy's verification path scales with
+//! threads, measured closed-loop so that nothing but the data plane is
+//! measured.
+//!
+//! A rate sweep's points all run the data planes on the workload's thread
+//! count, and when it varies `data_plane.workers` instead, the one load
+//! generator thread shares the cores and, near saturation, sets the
+//! throughput itself: neither says how the verification path scales. The
+//! probe removes the generator: it signs a pool of the workload's requests
+//! (its traffic mix, regions, keys and faults-free world) before measuring,
+//! warms the caches, then for each thread count N runs N threads that each
+//! hand pre-signed requests to [`DataPlanes::handle`] back to back for a
+//! fixed time, and counts the decisions. Every request is still parsed,
+//! canonicalized, verified and authorized in full; only the signing, the
+//! pacing and the per-request task and histogram machinery of a run are left
+//! out, so the probe's throughput per thread is higher than a run's, and it
+//! is the shape of X(N), not its level, that the Universal Scalability Law
+//! fit describes. Threads beyond the machine's cores share cores: those
+//! points measure the machine, and the fit then says so.
+//!
+//! [`DataPlanes::handle`]: crate::data_plane::DataPlanes::handle
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::data_plane::{DataPlanes, Outcome};
+use crate::loadgen::traffic::{Factory, Outgoing};
+use crate::metrics::Expectation;
+use crate::run::{mix, Plan, World};
+use crate::strategy::Strategy;
+use crate::workload::Workload;
+
+/// Requests signed before the probe measures; every thread walks the whole
+/// pool from its own offset.
+pub const POOL: usize = 4096;
+
+/// How long every thread count is measured, by default.
+pub const DEFAULT_SECONDS: f64 = 1.0;
+
+/// The thread counts probed by default.
+pub const DEFAULT_THREADS: [usize; 4] = [1, 2, 3, 4];
+
+/// The most threads one point may run.
+pub const MAX_THREADS: usize = 256;
+
+/// What a sweep probes: the thread counts (none: no probe) and the
+/// measured seconds of each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// Thread counts, ascending.
+    pub threads: Vec<usize>,
+    /// Measured seconds per thread count.
+    pub seconds: f64,
+}
+
+impl Settings {
+    /// Checked settings.
+    ///
+    /// # Errors
+    ///
+    /// Seconds outside 0.05 to 60 (when there are threads to probe).
+    pub fn new(threads: Vec<usize>, seconds: f64) -> Result<Settings, String> {
+        if !threads.is_empty() {
+            check_threads(&threads)?;
+            if !(0.05..=60.0).contains(&seconds) {
+                return Err(format!("must be 0.05 to 60 seconds, not {seconds}"));
+            }
+        }
+        Ok(Settings { threads, seconds })
+    }
+
+    /// No probe.
+    pub fn off() -> Settings {
+        Settings {
+            threads: Vec::new(),
+            seconds: DEFAULT_SECONDS,
+        }
+    }
+}
+
+/// One thread count's measurement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProbePoint {
+    /// Threads calling the data planes at once.
+    pub threads: usize,
+    /// Decisions per second, all threads together.
+    pub verifications_per_s: f64,
+    /// Decisions made in the measured time.
+    pub verifications: u64,
+    /// The measured wall time, seconds.
+    pub seconds: f64,
+    /// Process CPU time over the measured time, seconds.
+    pub cpu_s: f64,
+    /// Decisions that contradicted the request's intent (a legitimate
+    /// request refused although the replica's state allowed it, or a bad one
+    /// allowed): a correctness defect, as in a run.
+    pub unexpected: u64,
+}
+
+/// What the probe measured for one strategy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Probe {
+    /// The points, by ascending thread count.
+    pub points: Vec<ProbePoint>,
+    /// Requests in the pre-signed pool.
+    pub pool: usize,
+    /// The logical cores of the machine.
+    pub cores: usize,
+    /// Whether it was interrupted (the points so far are kept).
+    #[serde(default)]
+    pub interrupted: bool,
+}
+
+impl Probe {
+    /// The (threads, decisions per second) points a fit uses.
+    pub fn fit_inputs(&self) -> Vec<(f64, f64)> {
+        self.points
+            .iter()
+            .map(|p| (p.threads as f64, p.verifications_per_s))
+            .collect()
+    }
+
+    /// Whether some point ran more threads than the machine has cores.
+    pub fn oversubscribed(&self) -> bool {
+        self.points.iter().any(|p| p.threads > self.cores)
+    }
+
+    /// Decisions that contradicted their intent, all points together.
+    pub fn unexpected(&self) -> u64 {
+        self.points.iter().map(|p| p.unexpected).sum()
+    }
+}
+
+/// Why a strategy cannot be probed, or `None` when it can: `none` waits for
+/// a simulated round trip on every request, so its closed-loop throughput
+/// is the number of threads over the round trip, not what its threads can
+/// verify.
+pub fn unprobeable(strategy: Strategy) -> Option<&'static str> {
+    (strategy == Strategy::None).then_some(
+        "not probed: `none` waits for the simulated round trip to the control plane on every \
+         request, so a closed loop measures the round trip, not the threads",
+    )
+}
+
+/// Check a list of thread counts.
+///
+/// # Errors
+///
+/// An empty list, a zero, a count above [`MAX_THREADS`], or counts not in
+/// ascending order.
+pub fn check_threads(threads: &[usize]) -> Result<(), String> {
+    if threads.is_empty() {
+        return Err("name at least one thread count".into());
+    }
+    for &n in threads {
+        if n == 0 || n > MAX_THREADS {
+            return Err(format!("thread counts must be 1 to {MAX_THREADS}, not {n}"));
+        }
+    }
+    if threads.windows(2).any(|w| w[0] >= w[1]) {
+        return Err("thread counts must be distinct and ascending".into());
+    }
+    Ok(())
+}
+
+/// Probe `plan` of `workload` at each of `threads`, `seconds` each, after
+/// a warm-up that fills the caches. `stop` ends it early, keeping the points
+/// measured.
+///
+/// # Errors
+///
+/// The world cannot be built, a thread or runtime cannot start, or a probe
+/// thread panicked.
+pub fn probe(
+    workload: &Workload,
+    plan: Plan,
+    threads: &[usize],
+    seconds: f64,
+    stop: &AtomicBool,
+) -> Result<Probe> {
+    let clock = crate::clock::SimClock::starting_at(workload.clock_start_ms());
+    let world = World::build(workload, plan, clock.clone())?;
+    let mut factory = Factory::with_book(
+        mix(workload),
+        world.book.clone(),
+        workload.crypto,
+        workload.seed ^ 0x5167,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let now = clock.now_ms();
+    let pool: Arc<Vec<Outgoing>> = Arc::new((0..POOL).map(|_| factory.next(now)).collect());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut out = Probe {
+        points: Vec::new(),
+        pool: pool.len(),
+        cores,
+        interrupted: false,
+    };
+    // Warm-up: every request of the pool once per AZ replica's cache,
+    // whichever thread count comes first.
+    let warm = threads.iter().copied().max().unwrap_or(1);
+    measure(&world.planes, &pool, warm, Duration::from_millis(300), stop)?;
+    for &n in threads {
+        if stop.load(Ordering::Relaxed) {
+            out.interrupted = true;
+            break;
+        }
+        let point = measure(
+            &world.planes,
+            &pool,
+            n,
+            Duration::from_secs_f64(seconds),
+            stop,
+        )?;
+        if stop.load(Ordering::Relaxed) {
+            out.interrupted = true;
+            break;
+        }
+        out.points.push(point);
+    }
+    Ok(out)
+}
+
+/// Run `threads` threads for `span`, each handing requests of `pool` to the
+/// data planes back to back.
+fn measure(
+    planes: &Arc<DataPlanes>,
+    pool: &Arc<Vec<Outgoing>>,
+    threads: usize,
+    span: Duration,
+    stop: &AtomicBool,
+) -> Result<ProbePoint> {
+    let cpu_start = cpu_time::ProcessTime::now();
+    let start = Instant::now();
+    let deadline = start + span;
+    let counts = std::thread::scope(|scope| {
+        let handles = (0..threads)
+            .map(|t| {
+                let planes = planes.clone();
+                let pool = pool.clone();
+                std::thread::Builder::new()
+                    .name(format!("probe-{t}"))
+                    .spawn_scoped(scope, move || {
+                        let runtime = tokio::runtime::Builder::new_current_thread()
+                            .enable_time()
+                            .build()
+                            .context("cannot start a probe thread's runtime")?;
+                        Ok::<_, anyhow::Error>(runtime.block_on(walk(
+                            &planes,
+                            &pool,
+                            t * pool.len() / threads.max(1),
+                            deadline,
+                            stop,
+                        )))
+                    })
+                    .context("cannot start a probe thread")
+            })
+            .collect::<Result<Vec<_>>>()?;
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a probe thread panicked"))?
+            })
+            .collect::<Result<Vec<(u64, u64)>>>()
+    })?;
+    let seconds = start.elapsed().as_secs_f64();
+    let cpu_s = cpu_start.elapsed().as_secs_f64();
+    let verifications: u64 = counts.iter().map(|c| c.0).sum();
+    Ok(ProbePoint {
+        threads,
+        verifications_per_s: verifications as f64 / seconds,
+        verifications,
+        seconds,
+        cpu_s,
+        unexpected: counts.iter().map(|c| c.1).sum(),
+    })
+}
+
+/// One thread's loop: (decisions, unexpected decisions).
+async fn walk(
+    planes: &DataPlanes,
+    pool: &[Outgoing],
+    offset: usize,
+    deadline: Instant,
+    stop: &AtomicBool,
+) -> (u64, u64) {
+    let mut done = 0u64;
+    let mut unexpected = 0u64;
+    let mut i = offset;
+    loop {
+        // The clock is read every 32 decisions: a decision takes about a
+        // microsecond, so the overrun is tens of microseconds in a second.
+        if done.is_multiple_of(32) && (Instant::now() >= deadline || stop.load(Ordering::Relaxed)) {
+            break;
+        }
+        let out = &pool[i % pool.len()];
+        let decision = planes
+            .handle(out.region, out.service, &out.raw, i as u64)
+            .await;
+        let allowed = decision.outcome == Outcome::Allowed;
+        let unavailable =
+            decision.outcome == Outcome::Rejected(crate::sigv4::ErrorCode::ServiceUnavailable);
+        unexpected += u64::from(match out.intent.expectation() {
+            Expectation::Allowed => !allowed && decision.state_allows && !unavailable,
+            Expectation::Refused => allowed,
+        });
+        done += 1;
+        i += 1;
+    }
+    (done, unexpected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_lists_are_checked() {
+        assert!(check_threads(&[1, 2, 4]).is_ok());
+        assert!(check_threads(&[]).unwrap_err().contains("at least one"));
+        assert!(check_threads(&[0, 1]).unwrap_err().contains("not 0"));
+        assert!(check_threads(&[1, 300]).unwrap_err().contains("not 300"));
+        assert!(check_threads(&[2, 1]).unwrap_err().contains("ascending"));
+        assert!(check_threads(&[2, 2]).unwrap_err().contains("ascending"));
+    }
+
+    #[test]
+    fn none_is_not_probed_and_the_others_are() {
+        assert!(unprobeable(Strategy::None).is_some());
+        assert!(unprobeable(Strategy::PerRegion).is_none());
+        assert!(unprobeable(Strategy::PerService).is_none());
+    }
+}
