@@ -20,11 +20,11 @@
 //!
 //! [`DataPlanes::handle`]: crate::data_plane::DataPlanes::handle
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::data_plane::{DataPlanes, Outcome};
@@ -168,8 +168,8 @@ pub fn check_threads(threads: &[usize]) -> Result<(), String> {
 }
 
 /// Probe `plan` of `workload` at each of `threads`, `seconds` each, after
-/// a warm-up that fills the caches. `stop` ends it early, keeping the points
-/// measured.
+/// each thread's untimed pass over the pool that fills the caches. `stop`
+/// ends it early, keeping the points measured.
 ///
 /// # Errors
 ///
@@ -200,10 +200,6 @@ pub fn probe(
         cores,
         interrupted: false,
     };
-    // Warm-up: every request of the pool once per AZ replica's cache,
-    // whichever thread count comes first.
-    let warm = threads.iter().copied().max().unwrap_or(1);
-    measure(&world.planes, &pool, warm, Duration::from_millis(300), stop)?;
     for &n in threads {
         if stop.load(Ordering::Relaxed) {
             out.interrupted = true;
@@ -226,7 +222,9 @@ pub fn probe(
 }
 
 /// Run `threads` threads for `span`, each handing requests of `pool` to the
-/// data planes back to back.
+/// data planes back to back. Each thread first walks the whole pool once
+/// untimed, so that caches private to a thread (the `per-thread` backend)
+/// are as warm as shared ones; then all start together.
 fn measure(
     planes: &Arc<DataPlanes>,
     pool: &Arc<Vec<Outgoing>>,
@@ -234,39 +232,61 @@ fn measure(
     span: Duration,
     stop: &AtomicBool,
 ) -> Result<ProbePoint> {
-    let cpu_start = cpu_time::ProcessTime::now();
-    let start = Instant::now();
-    let deadline = start + span;
-    let counts = std::thread::scope(|scope| {
-        let handles = (0..threads)
-            .map(|t| {
-                let planes = planes.clone();
-                let pool = pool.clone();
-                std::thread::Builder::new()
-                    .name(format!("probe-{t}"))
-                    .spawn_scoped(scope, move || {
-                        let runtime = tokio::runtime::Builder::new_current_thread()
-                            .enable_time()
-                            .build()
-                            .context("cannot start a probe thread's runtime")?;
-                        Ok::<_, anyhow::Error>(runtime.block_on(walk(
-                            &planes,
-                            &pool,
-                            t * pool.len() / threads.max(1),
-                            deadline,
-                            stop,
-                        )))
-                    })
-                    .context("cannot start a probe thread")
-            })
-            .collect::<Result<Vec<_>>>()?;
-        handles
+    let gate = Gate::default();
+    let (counts, start, cpu_start) = std::thread::scope(|scope| {
+        let mut handles = Vec::with_capacity(threads);
+        for t in 0..threads {
+            let planes = planes.clone();
+            let pool = pool.clone();
+            let gate = &gate;
+            let spawned = std::thread::Builder::new()
+                .name(format!("probe-{t}"))
+                .spawn_scoped(scope, move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_time()
+                        .build();
+                    let Ok(runtime) = runtime else {
+                        gate.abort.store(true, Ordering::Release);
+                        anyhow::bail!("cannot start a probe thread's runtime");
+                    };
+                    let offset = t * pool.len() / threads;
+                    Ok(runtime.block_on(async {
+                        walk(&planes, &pool, offset, Walk::Once, stop).await;
+                        if !gate.pass() {
+                            return (0, 0);
+                        }
+                        walk(&planes, &pool, offset, Walk::For(span), stop).await
+                    }))
+                });
+            match spawned {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    // The threads started see the abort and return.
+                    gate.abort.store(true, Ordering::Release);
+                    return Err(anyhow::Error::new(e).context("cannot start a probe thread"));
+                }
+            }
+        }
+        while gate.warmed.load(Ordering::Acquire) < threads && !gate.abort.load(Ordering::Acquire) {
+            // A thread that ended before the start panicked: release the
+            // others, and the join below reports it.
+            if handles.iter().any(|h| h.is_finished()) {
+                gate.abort.store(true, Ordering::Release);
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        let start = Instant::now();
+        let cpu_start = cpu_time::ProcessTime::now();
+        gate.go.store(true, Ordering::Release);
+        let counts = handles
             .into_iter()
             .map(|h| {
                 h.join()
                     .map_err(|_| anyhow::anyhow!("a probe thread panicked"))?
             })
-            .collect::<Result<Vec<(u64, u64)>>>()
+            .collect::<Result<Vec<(u64, u64)>>>()?;
+        Ok((counts, start, cpu_start))
     })?;
     let seconds = start.elapsed().as_secs_f64();
     let cpu_s = cpu_start.elapsed().as_secs_f64();
@@ -281,21 +301,68 @@ fn measure(
     })
 }
 
+/// Where the probe threads wait for each other between the warm pass and
+/// the measured one.
+#[derive(Default)]
+struct Gate {
+    /// Threads done with the warm pass.
+    warmed: AtomicUsize,
+    /// Set when all are warm: measure.
+    go: AtomicBool,
+    /// Set when some thread could not start: return at once.
+    abort: AtomicBool,
+}
+
+impl Gate {
+    /// Say this thread is warm and wait for the others; false when the
+    /// point was aborted.
+    fn pass(&self) -> bool {
+        self.warmed.fetch_add(1, Ordering::AcqRel);
+        loop {
+            if self.go.load(Ordering::Acquire) {
+                return true;
+            }
+            if self.abort.load(Ordering::Acquire) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(50));
+        }
+    }
+}
+
+/// How long a thread walks the pool.
+#[derive(Clone, Copy)]
+enum Walk {
+    /// Every request of the pool once.
+    Once,
+    /// Round and round, for this long from the first request.
+    For(Duration),
+}
+
 /// One thread's loop: (decisions, unexpected decisions).
 async fn walk(
     planes: &DataPlanes,
     pool: &[Outgoing],
     offset: usize,
-    deadline: Instant,
+    how: Walk,
     stop: &AtomicBool,
 ) -> (u64, u64) {
+    let deadline = match how {
+        Walk::Once => None,
+        Walk::For(span) => Some(Instant::now() + span),
+    };
     let mut done = 0u64;
     let mut unexpected = 0u64;
     let mut i = offset;
     loop {
-        // The clock is read every 32 decisions: a decision takes about a
-        // microsecond, so the overrun is tens of microseconds in a second.
-        if done.is_multiple_of(32) && (Instant::now() >= deadline || stop.load(Ordering::Relaxed)) {
+        match deadline {
+            None if done as usize == pool.len() => break,
+            // The clock is read every 32 decisions: a decision takes a few
+            // microseconds, so the overrun is about a hundred microseconds.
+            Some(d) if done.is_multiple_of(32) && Instant::now() >= d => break,
+            _ => {}
+        }
+        if done.is_multiple_of(32) && stop.load(Ordering::Relaxed) {
             break;
         }
         let out = &pool[i % pool.len()];
