@@ -150,7 +150,8 @@ achieved at least 98% of the offered rate. The knee (only when the rate is
 varied) is the largest offered rate meeting it; --bisect N runs N more rates per
 strategy between the knee and the next higher failing rate. Varying workers also
 fits the Universal Scalability Law to the points. After a rate sweep, a
-scalability probe (--usl-threads, default 1,2,3,4) runs each strategy closed-loop
+scalability probe (--usl-threads, default 1,2,3,4 on up to four cores, else 1, 2,
+4, ... up to the core count) runs each strategy closed-loop
 on pre-signed requests at each thread count, without the load generator, and
 fits the law to that: how the verification path scales with threads (threads
 beyond the machine's cores share them, and the report says so).
@@ -213,11 +214,12 @@ pub struct SweepArgs {
     #[arg(long, short)]
     pub quiet: bool,
     /// Thread counts of the scalability probe that follows a rate sweep,
-    /// comma-separated, or `none`: per strategy, that many threads verify
+    /// comma-separated, `auto` (1,2,3,4 on up to four cores, else doubling
+    /// from 1 up to the core count) or `none`: per strategy, that many threads verify
     /// pre-signed requests back to back (closed loop, no generator) for
     /// --probe-seconds each, and the Universal Scalability Law is fitted to
     /// the result.
-    #[arg(long, value_name = "N1,N2,...|none", default_value = "1,2,3,4")]
+    #[arg(long, value_name = "N1,N2,...|auto|none", default_value = "auto")]
     pub usl_threads: String,
     /// Measured seconds per thread count of the scalability probe.
     #[arg(long, value_name = "SECONDS", default_value_t = crate::sweep::probe::DEFAULT_SECONDS)]
@@ -229,8 +231,13 @@ pub struct SweepArgs {
 
 /// The thread counts of `--usl-threads` (none for `none`).
 fn usl_threads(text: &str) -> Result<Vec<usize>> {
-    if text.trim() == "none" {
-        return Ok(Vec::new());
+    match text.trim() {
+        "none" => return Ok(Vec::new()),
+        "auto" => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            return Ok(crate::sweep::probe::auto_threads(cores));
+        }
+        _ => {}
     }
     let threads = text
         .split(',')

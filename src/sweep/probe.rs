@@ -41,8 +41,21 @@ pub const POOL: usize = 4096;
 /// How long every thread count is measured, by default.
 pub const DEFAULT_SECONDS: f64 = 1.0;
 
-/// The thread counts probed by default.
-pub const DEFAULT_THREADS: [usize; 4] = [1, 2, 3, 4];
+/// The thread counts probed by default on a machine of `cores` logical
+/// cores: 1 to 4 on up to four cores (so that even a small machine gives
+/// the three points a fit needs, past its cores), else doubling from 1 and
+/// ending at the core count, so that no point oversubscribes the machine.
+pub fn auto_threads(cores: usize) -> Vec<usize> {
+    if cores <= 4 {
+        return vec![1, 2, 3, 4];
+    }
+    let top = cores.min(MAX_THREADS);
+    let mut threads: Vec<usize> = std::iter::successors(Some(1usize), |n| Some(n * 2))
+        .take_while(|&n| n < top)
+        .collect();
+    threads.push(top);
+    threads
+}
 
 /// The most threads one point may run.
 pub const MAX_THREADS: usize = 256;
@@ -394,6 +407,19 @@ mod tests {
         assert!(check_threads(&[1, 300]).unwrap_err().contains("not 300"));
         assert!(check_threads(&[2, 1]).unwrap_err().contains("ascending"));
         assert!(check_threads(&[2, 2]).unwrap_err().contains("ascending"));
+    }
+
+    #[test]
+    fn automatic_thread_counts_follow_the_cores() {
+        assert_eq!(auto_threads(1), [1, 2, 3, 4]);
+        assert_eq!(auto_threads(2), [1, 2, 3, 4]);
+        assert_eq!(auto_threads(4), [1, 2, 3, 4]);
+        assert_eq!(auto_threads(6), [1, 2, 4, 6]);
+        assert_eq!(auto_threads(16), [1, 2, 4, 8, 16]);
+        assert_eq!(auto_threads(48), [1, 2, 4, 8, 16, 32, 48]);
+        for cores in 1..=300 {
+            assert!(check_threads(&auto_threads(cores)).is_ok(), "{cores}");
+        }
     }
 
     #[test]
