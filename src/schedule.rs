@@ -118,8 +118,22 @@ pub enum Event {
         /// The region.
         region: String,
         /// The AZ replica's index.
+        #[serde(deserialize_with = "az_index")]
         az: usize,
     },
+}
+
+/// An AZ replica's index, refused by name when it is not a whole number of
+/// at least 0 (an internally tagged event loses the field's name otherwise).
+fn az_index<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let v = f64::deserialize(d)
+        .map_err(|e| serde::de::Error::custom(format!("`az` must be an AZ index: {e}")))?;
+    if v < 0.0 || v.fract() != 0.0 || v > usize::MAX as f64 {
+        return Err(serde::de::Error::custom(format!(
+            "`az` must be a whole number of at least 0 (the AZ replica's index), not {v}"
+        )));
+    }
+    Ok(v as usize)
 }
 
 /// Whether an event is control-plane work or a failure.
@@ -614,6 +628,18 @@ mod tests {
             "[[schedule]]\nkind = \"pause\"\nat_s = 2\nduraton_s = 1\nregion = \"x\"\n",
         );
         assert!(bad.is_err());
+        // An AZ index that is not one is refused by its field's name.
+        let az = |v: &str| {
+            toml::from_str::<W>(&format!(
+                "[[schedule]]\nkind = \"az_loss\"\nat_s = 1\nregion = \"x\"\naz = {v}\n"
+            ))
+            .map(|w| w.schedule[0].clone())
+        };
+        assert!(matches!(az("2"), Ok(Event::AzLoss { az: 2, .. })));
+        for bad in ["-1", "1.5", "\"x\""] {
+            let e = az(bad).unwrap_err().to_string();
+            assert!(e.contains("`az` must be"), "{bad}: {e}");
+        }
     }
 
     #[test]
