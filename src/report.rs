@@ -211,11 +211,19 @@ fn replication_section(out: &mut String, summary: &Summary) {
             .replication
             .iter()
             .map(|x| {
+                // A region that applied nothing has no delays to show.
+                let delay = |v: f64| {
+                    if x.applied == 0 {
+                        "-".to_string()
+                    } else {
+                        ms(v)
+                    }
+                };
                 vec![
                     x.region.clone(),
-                    ms(x.propagation_delay_ms.p50),
-                    ms(x.propagation_delay_ms.p99),
-                    ms(x.propagation_delay_ms.max),
+                    delay(x.propagation_delay_ms.p50),
+                    delay(x.propagation_delay_ms.p99),
+                    delay(x.propagation_delay_ms.max),
                     x.applied.to_string(),
                     x.max_backlog.to_string(),
                     ms(x.max_lag_ms),
