@@ -213,17 +213,18 @@ pub struct SweepArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Thread counts of the scalability probe that follows a rate sweep,
-    /// comma-separated, `auto` (1,2,3,4 on up to four cores, else doubling
-    /// from 1 up to the core count) or `none`: per strategy, that many threads verify
-    /// pre-signed requests back to back (closed loop, no generator) for
-    /// --probe-seconds each, and the Universal Scalability Law is fitted to
-    /// the result.
-    #[arg(long, value_name = "N1,N2,...|auto|none", default_value = "auto")]
-    pub usl_threads: String,
-    /// Measured seconds per thread count of the scalability probe.
-    #[arg(long, value_name = "SECONDS", default_value_t = crate::sweep::probe::DEFAULT_SECONDS)]
-    pub probe_seconds: f64,
+    /// Thread counts of the scalability probe that follows a rate sweep:
+    /// comma-separated, `auto` (the default: 1,2,3,4 on up to four cores,
+    /// else doubling from 1 up to the core count) or `none`. Per strategy,
+    /// that many threads verify pre-signed requests back to back (closed
+    /// loop, no generator) for --probe-seconds each, and the Universal
+    /// Scalability Law is fitted to the result.
+    #[arg(long, value_name = "N1,N2,...|auto|none")]
+    pub usl_threads: Option<String>,
+    /// Measured seconds per thread count of the scalability probe (default:
+    /// 1; only after a rate sweep).
+    #[arg(long, value_name = "SECONDS")]
+    pub probe_seconds: Option<f64>,
     /// The target of the what-if answer in the sweep's report.
     #[command(flatten)]
     pub target: crate::whatif::TargetArgs,
@@ -514,9 +515,24 @@ fn sweep_command(args: &SweepArgs, stop: &AtomicBool) -> Result<i32> {
         .transpose()?;
     let slo = crate::sweep::Slo::choose(slo_flag, &workload);
     let target = args.target.target();
-    let probe_threads = usl_threads(&args.usl_threads)?;
-    let probe = crate::sweep::probe::Settings::new(probe_threads, args.probe_seconds)
-        .map_err(|e| anyhow::anyhow!("--probe-seconds: {e}"))?;
+    if !vary.is_rate() && (args.usl_threads.is_some() || args.probe_seconds.is_some()) {
+        anyhow::bail!(
+            "--usl-threads and --probe-seconds set the scalability probe, which follows a rate \
+             sweep (--vary rate=...), not a sweep of {}",
+            vary.name
+        );
+    }
+    let probe_threads = if vary.is_rate() {
+        usl_threads(args.usl_threads.as_deref().unwrap_or("auto"))?
+    } else {
+        Vec::new()
+    };
+    let probe = crate::sweep::probe::Settings::new(
+        probe_threads,
+        args.probe_seconds
+            .unwrap_or(crate::sweep::probe::DEFAULT_SECONDS),
+    )
+    .map_err(|e| anyhow::anyhow!("--probe-seconds: {e}"))?;
     let output = crate::sweep::SweepOutput {
         results_root: PathBuf::from("results"),
         dir: args.out.clone(),

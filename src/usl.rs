@@ -80,11 +80,13 @@ impl UslFit {
     }
 
     /// The most throughput the model allows: at [`UslFit::peak_n`] when κ >
-    /// 0, the asymptote λ/σ when only σ > 0, infinite under linear scaling.
+    /// 0, the asymptote λ/σ when only 0 < σ < 1, λ at one worker when σ ≥ 1
+    /// (each worker added then costs more than it brings), infinite under
+    /// linear scaling.
     pub fn max_throughput(&self) -> f64 {
         match self.peak_n {
             Some(n) => self.predict(n),
-            None if self.sigma > 0.0 => self.lambda / self.sigma,
+            None if self.sigma > 0.0 => self.lambda / self.sigma.min(1.0),
             None => f64::INFINITY,
         }
     }
@@ -406,6 +408,23 @@ mod tests {
         let start = initial_guess(&points);
         let fitted = sse(&[f.lambda, f.sigma, f.kappa], &points);
         assert!(fitted <= sse(&start, &points), "{fitted} vs {start:?}");
+    }
+
+    #[test]
+    fn contention_above_one_makes_one_worker_the_most() {
+        // σ 1.5, κ 0: X(2) = 2λ / 2.5 < λ; throughput falls toward λ/σ.
+        let f = UslFit {
+            sigma: 1.5,
+            kappa: 0.0,
+            lambda: 1000.0,
+            r2: 1.0,
+            residuals: vec![],
+            peak_n: None,
+        };
+        assert!(f.predict(2.0) < f.predict(1.0));
+        assert_eq!(f.max_throughput(), 1000.0);
+        assert_eq!(f.workers_for(1000.0), Some(1));
+        assert_eq!(f.workers_for(1001.0), None);
     }
 
     #[test]

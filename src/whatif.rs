@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::report::{human_rate, human_us};
+use crate::sweep::probe::Probe;
 use crate::usl::UslFit;
 
 /// Bytes per replicated key in an AZ replica (`workloads/README.md`: "about
@@ -316,6 +317,57 @@ struct Label {
     usl_rejected: Option<String>,
     /// Whether the fit is the scalability probe's.
     probed: bool,
+    /// The thread counts the fit was made over.
+    fit_ns: Vec<f64>,
+}
+
+/// Why the USL fit of a scalability probe cannot size anything, or `None`
+/// when it can.
+fn probe_unusable(pr: &Probe, summary: &Value) -> Option<String> {
+    let not_used = "the USL fit of the scalability probe is not used";
+    let cores = num(summary, &["environment", "cores"]).unwrap_or(0.0);
+    if cores < 1.0 {
+        return Some(format!(
+            "{not_used}: the machine's core count is not recorded, so whether its threads had \
+             cores of their own is unknown"
+        ));
+    }
+    if pr.interrupted {
+        return Some(format!("{not_used}: the probe was interrupted"));
+    }
+    if pr.unexpected() > 0 {
+        return Some(format!(
+            "{not_used}: the probe made {} wrong decisions (a correctness defect)",
+            pr.unexpected()
+        ));
+    }
+    let starved = pr.starved();
+    if !starved.is_empty() {
+        let at: Vec<String> = starved.iter().map(|s| s.0.to_string()).collect();
+        return Some(format!(
+            "{not_used}: at {} thread(s) the threads did not get the CPU they could use \
+             (something else on the machine took it), so the curve shows the neighbours too",
+            at.join(",")
+        ));
+    }
+    // Past the cores the curve shows the threads sharing them, not how
+    // the path scales.
+    let crowded: Vec<String> = pr
+        .points
+        .iter()
+        .filter(|p| p.threads as f64 > cores)
+        .map(|p| p.threads.to_string())
+        .collect();
+    if !crowded.is_empty() {
+        return Some(format!(
+            "{not_used}: it ran {} threads on a machine of {} cores, so past the cores it shows \
+             the threads sharing them, not how the verification path scales; probe up to the \
+             core count on a machine with more cores for a usable fit",
+            crowded.join(","),
+            fmt_value(cores)
+        ));
+    }
+    None
 }
 
 fn num(v: &Value, path: &[&str]) -> Option<f64> {
@@ -522,39 +574,20 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                     })
                     .unwrap_or_default();
                 let usl_points = s.get("usl_points").and_then(Value::as_str).unwrap_or("");
-                let probed = usl_points == crate::sweep::PROBE_POINTS;
+                let probe = s
+                    .get("probe")
+                    .and_then(|p| serde_json::from_value::<Probe>(p.clone()).ok());
+                let probed = usl_points == crate::sweep::PROBE_POINTS && probe.is_some();
                 let mut usl = if workers_sweep || probed {
                     s.get("usl")
                         .and_then(|u| serde_json::from_value::<UslFit>(u.clone()).ok())
                 } else {
                     None
                 };
-                // A probe that ran more threads than the machine has cores
-                // shows the cores running out, not how the path scales.
-                let cores = num(summary, &["environment", "cores"]).unwrap_or(0.0);
-                let oversubscribed = s
-                    .get("probe")
-                    .and_then(|p| p.get("points"))
-                    .and_then(Value::as_array)
-                    .map(|pts| {
-                        pts.iter()
-                            .filter_map(|p| num(p, &["threads"]))
-                            .filter(|&n| cores > 0.0 && n > cores)
-                            .map(fmt_value)
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_default();
-                let crowded = (probed && usl.is_some() && !oversubscribed.is_empty()).then(|| {
-                    usl = None;
-                    format!(
-                        "the USL fit of the scalability probe is not used: it ran {} threads on \
-                         a machine of {} cores, so past the cores it shows the threads sharing \
-                         them, not how the verification path scales; probe up to the core count \
-                         on a machine with more cores for a usable fit",
-                        oversubscribed.join(","),
-                        fmt_value(cores)
-                    )
-                });
+                let crowded = match (&probe, probed && usl.is_some()) {
+                    (Some(pr), true) => probe_unusable(pr, summary).inspect(|_| usl = None),
+                    _ => None,
+                };
                 // Only a fit over saturated points (or the closed-loop
                 // probe) describes capacity.
                 let unsaturated = (usl.is_some() && !probed && usl_points != "saturated").then(|| {
@@ -564,8 +597,23 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                          ({usl_points}), so it describes the offered load, not capacity"
                     )
                 });
-                let no_fit = ((workers_sweep || probed) && usl.is_none() && unsaturated.is_none())
-                    .then(|| format!("the sweep's points allow no USL fit ({usl_points})"));
+                let no_fit = (usl.is_none() && unsaturated.is_none() && crowded.is_none())
+                    .then(|| {
+                        if probe.is_some() {
+                            Some(format!("the scalability probe allows no USL fit ({usl_points})"))
+                        } else if workers_sweep {
+                            Some(format!("the sweep's points allow no USL fit ({usl_points})"))
+                        } else {
+                            None
+                        }
+                    })
+                    .flatten();
+                // The thread counts the fit was made over, for sizing
+                // replicas when the model has no peak.
+                let fit_ns: Vec<f64> = match &probe {
+                    Some(pr) if probed => pr.points.iter().map(|p| p.threads as f64).collect(),
+                    _ => obs.iter().filter_map(|o| o.value).collect(),
+                };
                 // A fit through points where the generator could not offer
                 // more shows the generator's ceiling, not how the data plane
                 // scales: sizing from it would be fiction.
@@ -595,6 +643,7 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                     usl,
                     usl_rejected,
                     probed,
+                    fit_ns,
                 }
             })
             .collect();
@@ -634,6 +683,7 @@ fn labels(summary: &Value) -> (String, Vec<Label>) {
                         usl: None,
                         usl_rejected: None,
                         probed: false,
+                        fit_ns: Vec::new(),
                     }
                 })
                 .collect()
@@ -691,10 +741,69 @@ fn check_figures(summary: &Value, from: &str) -> Result<(), WhatifError> {
             for (j, p) in points.into_iter().flatten().enumerate() {
                 figures(p, &format!("sweep[{i}].points[{j}]"), &["p99_us"], "detail")?;
             }
+            check_fit(s, &format!("{from}: sweep[{i}]"))?;
         }
     } else if let Some(runs) = summary.get("runs").and_then(Value::as_array) {
         for (i, r) in runs.iter().enumerate() {
             figures(r, &format!("runs[{i}]"), &["latency_us", "p99"], "run")?;
+        }
+    }
+    Ok(())
+}
+
+/// A sweep entry's `usl` and `probe`, when present, must be what a sweep
+/// writes: a fit with λ > 0 and σ, κ ≥ 0, a probe of whole thread counts
+/// and non-negative figures. `at` names the entry.
+fn check_fit(s: &Value, at: &str) -> Result<(), WhatifError> {
+    let bad = |what: String| Err(WhatifError::BadFigure(format!("{at}.{what}")));
+    if let Some(u) = s.get("usl").filter(|u| !u.is_null()) {
+        let fit = match serde_json::from_value::<UslFit>(u.clone()) {
+            Ok(f) => f,
+            Err(e) => return bad(format!("usl is not a fit: {e}")),
+        };
+        for (name, v) in [
+            ("sigma", fit.sigma),
+            ("kappa", fit.kappa),
+            ("lambda", fit.lambda),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return bad(format!(
+                    "usl.{name} must be a number of at least 0, not {v}"
+                ));
+            }
+        }
+        if fit.lambda <= 0.0 {
+            return bad("usl.lambda must be above 0".to_string());
+        }
+        if let Some(p) = fit.peak_n {
+            if !p.is_finite() || p < 1.0 {
+                return bad(format!("usl.peak_n must be at least 1 or null, not {p}"));
+            }
+        }
+    }
+    if let Some(p) = s.get("probe").filter(|p| !p.is_null()) {
+        let pr = match serde_json::from_value::<Probe>(p.clone()) {
+            Ok(pr) => pr,
+            Err(e) => return bad(format!("probe is not a probe: {e}")),
+        };
+        if pr.cores == 0 || pr.pool == 0 {
+            return bad("probe.cores and probe.pool must be at least 1".to_string());
+        }
+        for (j, q) in pr.points.iter().enumerate() {
+            if q.threads == 0 {
+                return bad(format!("probe.points[{j}].threads must be at least 1"));
+            }
+            for (name, v) in [
+                ("verifications_per_s", q.verifications_per_s),
+                ("seconds", q.seconds),
+                ("cpu_s", q.cpu_s),
+            ] {
+                if !v.is_finite() || v < 0.0 {
+                    return bad(format!(
+                        "probe.points[{j}].{name} must be a number of at least 0, not {v}"
+                    ));
+                }
+            }
         }
     }
     Ok(())
@@ -827,7 +936,7 @@ pub fn whatif(summary: &Value, from: &str, target: &Target) -> Result<Answer, Wh
                 match fit.workers_for(t / scale) {
                     Some(n) => ("usl", n, 1, n, Some(fit.clone())),
                     None => {
-                        let size = replica_size(fit, &l.obs);
+                        let size = replica_size(fit, &l.fit_ns);
                         let each = fit.predict(size as f64) * scale;
                         let replicas = if each > 0.0 {
                             ceil(t / each) as u64
@@ -1072,7 +1181,11 @@ pub fn whatif(summary: &Value, from: &str, target: &Target) -> Result<Answer, Wh
 /// The replica size beyond the model's reach: the whole number of workers
 /// nearest the peak with the most throughput, or (no peak) the largest
 /// measured worker count.
-fn replica_size(fit: &UslFit, obs: &[Obs]) -> u64 {
+fn replica_size(fit: &UslFit, fit_ns: &[f64]) -> u64 {
+    if fit.sigma >= 1.0 && fit.peak_n.is_none() {
+        // Every worker added costs more than it brings.
+        return 1;
+    }
     match fit.peak_n {
         Some(p) => {
             let lo = p.floor().max(1.0);
@@ -1083,11 +1196,7 @@ fn replica_size(fit: &UslFit, obs: &[Obs]) -> u64 {
                 lo as u64
             }
         }
-        None => obs
-            .iter()
-            .filter_map(|o| o.value)
-            .fold(1.0_f64, f64::max)
-            .max(1.0) as u64,
+        None => fit_ns.iter().copied().fold(1.0_f64, f64::max).max(1.0) as u64,
     }
 }
 
@@ -1569,10 +1678,10 @@ mod tests {
         let st = &mut summary["sweep"][0];
         st["usl_points"] = json!("probe");
         st["probe"] = json!({
-            "pool": 4096, "cores": cores, "interrupted": false,
+            "pool": 4096, "cores": cores, "seconds_each": 1.0, "interrupted": false,
             "points": threads.iter().map(|&n| json!({
                 "threads": n, "verifications_per_s": 100_000.0 * n as f64, "verifications": 100_000 * n,
-                "seconds": 1.0, "cpu_s": n as f64, "unexpected": 0
+                "seconds": 1.0, "cpu_s": n.min(cores) as f64, "unexpected": 0
             })).collect::<Vec<_>>()
         });
         // Generator-bound rate points do not touch the probe's fit, which
@@ -1611,6 +1720,98 @@ mod tests {
             ),
             "{said}"
         );
+    }
+
+    #[test]
+    fn a_probe_that_was_interrupted_wrong_or_starved_is_not_used() {
+        let fit = json!({"sigma": 0.1, "kappa": 0.0, "lambda": 1_000_000.0, "r2": 0.99, "residuals": [], "peak_n": null});
+        let said = |summary: &Value| {
+            let a = whatif(summary, "sweep", &target()).expect("answer");
+            let pr = by_label(&a, "per-region");
+            assert_eq!(pr.model, "linear");
+            pr.assumptions.join("\n")
+        };
+        let mut s = probed_summary(fit.clone(), &[1, 2, 4], 4);
+        s["sweep"][0]["probe"]["interrupted"] = json!(true);
+        assert!(said(&s).contains("the probe was interrupted"));
+        let mut s = probed_summary(fit.clone(), &[1, 2, 4], 4);
+        s["sweep"][0]["probe"]["points"][1]["unexpected"] = json!(3);
+        assert!(said(&s).contains("the probe made 3 wrong decisions"));
+        let mut s = probed_summary(fit.clone(), &[1, 2, 4], 4);
+        s["sweep"][0]["probe"]["points"][2]["cpu_s"] = json!(1.5);
+        assert!(said(&s).contains("at 4 thread(s) the threads did not get the CPU"));
+        let mut s = probed_summary(fit.clone(), &[1, 2, 4], 4);
+        s["environment"]["cores"] = json!(0);
+        assert!(said(&s).contains("core count is not recorded"));
+        // A probe that gave no fit says so, not "sweep data_plane.workers".
+        let mut s = probed_summary(Value::Null, &[1, 2], 4);
+        s["sweep"][0]["usl_points"] = json!("no fit: the probe measured 2 thread count(s)");
+        let text = said(&s);
+        assert!(
+            text.contains("the scalability probe allows no USL fit"),
+            "{text}"
+        );
+        assert!(!text.contains("sweep data_plane.workers"), "{text}");
+    }
+
+    #[test]
+    fn replicas_are_sized_from_the_probes_threads_not_the_rates() {
+        // σ 0.5, κ 0: scaled to the per-core capacity the model tops out
+        // at λ/σ, below 5,000,000 req/s, so the answer is replicas of the
+        // largest probed thread count (4), not of a rate value.
+        let fit = json!({"sigma": 0.5, "kappa": 0.0, "lambda": 1_000_000.0, "r2": 0.99, "residuals": [], "peak_n": null});
+        let mut s = probed_summary(fit, &[1, 2, 4], 4);
+        s["sweep"][0]["points"][0]["value"] = json!(2000.0);
+        s["sweep"][0]["points"][1]["value"] = json!(3000.0);
+        s["sweep"][0]["points"][2]["value"] = json!(4000.0);
+        let t = Target {
+            rps_per_region: 5_000_000.0,
+            ..target()
+        };
+        let a = whatif(&s, "sweep", &t).expect("answer");
+        let pr = by_label(&a, "per-region");
+        assert_eq!(pr.model, "usl");
+        assert_eq!(pr.workers_per_region % pr.replicas_per_region, 0);
+        assert_eq!(pr.workers_per_region / pr.replicas_per_region, 4);
+    }
+
+    #[test]
+    fn malformed_fits_and_probes_are_named() {
+        let fit = json!({"sigma": 0.1, "kappa": 0.0, "lambda": 1_000_000.0, "r2": 0.99, "residuals": [], "peak_n": null});
+        for (path, value, needle) in [
+            (&["usl", "sigma"][..], json!(-0.5), "usl.sigma must be"),
+            (&["usl", "kappa"][..], json!(-0.5), "usl.kappa must be"),
+            (
+                &["usl", "lambda"][..],
+                json!(0.0),
+                "usl.lambda must be above 0",
+            ),
+            (&["usl", "peak_n"][..], json!(-3.0), "usl.peak_n must be"),
+            (&["usl", "sigma"][..], json!("x"), "usl is not a fit"),
+            (&["probe", "cores"][..], json!(0), "probe.cores"),
+            (&["probe", "pool"][..], json!(0), "probe.pool"),
+            (
+                &["probe", "points"][..],
+                json!([{"threads": 0, "verifications_per_s": 1.0, "verifications": 1, "seconds": 1.0, "cpu_s": 1.0, "unexpected": 0}]),
+                "probe.points[0].threads",
+            ),
+            (
+                &["probe", "points"][..],
+                json!([{"threads": 1, "verifications_per_s": -1.0, "verifications": 1, "seconds": 1.0, "cpu_s": 1.0, "unexpected": 0}]),
+                "probe.points[0].verifications_per_s",
+            ),
+            (&["probe", "points"][..], json!("x"), "probe is not a probe"),
+        ] {
+            let mut s = probed_summary(fit.clone(), &[1, 2, 4], 4);
+            let mut node = &mut s["sweep"][0];
+            for step in &path[..path.len() - 1] {
+                node = &mut node[*step];
+            }
+            node[path[path.len() - 1]] = value;
+            let e = whatif(&s, "sweep", &target()).unwrap_err().to_string();
+            assert!(e.contains(needle), "{path:?}: {e}");
+            assert!(e.contains("sweep: sweep[0]."), "{path:?}: {e}");
+        }
     }
 
     #[test]

@@ -914,10 +914,11 @@ pub fn run_sweep(
     if vary.is_rate() && !usl_threads.is_empty() {
         let plans = plans(base);
         for (k, plan) in plans.iter().enumerate() {
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
             let st = &mut sweeps[k];
+            if stop.load(Ordering::Relaxed) {
+                st.usl_points = Some("not probed: the sweep was interrupted".to_string());
+                continue;
+            }
             if let Some(why) = probe::unprobeable(plan.strategy) {
                 st.usl_points = Some(why.to_string());
                 continue;
@@ -1204,8 +1205,15 @@ mod tests {
             residuals: vec![0.0; points],
             peak_n: None,
         };
-        assert!(peak_text(&fit(3)).contains("only 3 points for 3 parameters"));
-        assert!(!peak_text(&fit(5)).contains("proves nothing"));
+        assert!(peak_text(&fit(3), false).contains("only 3 points for 3 parameters"));
+        assert!(peak_text(&fit(3), false).contains("sweep five or more worker counts"));
+        assert!(peak_text(&fit(3), true).contains("probe five or more thread counts"));
+        assert!(!peak_text(&fit(5), false).contains("proves nothing"));
+        let falling = crate::usl::UslFit {
+            sigma: 1.2,
+            ..fit(5)
+        };
+        assert!(peak_text(&falling, true).starts_with("the most is at 1 thread (1000/s)"));
     }
 
     /// A fake data plane: keeps up to `capacity`, p99 climbs as it nears it.
@@ -1470,6 +1478,7 @@ mod tests {
                 .collect(),
             pool: probe::POOL,
             cores: 8,
+            seconds_each: 1.0,
             interrupted: false,
         };
         assert!(!pr.oversubscribed());

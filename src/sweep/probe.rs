@@ -21,7 +21,7 @@
 //! [`DataPlanes::handle`]: crate::data_plane::DataPlanes::handle
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -123,10 +123,18 @@ pub struct Probe {
     pub pool: usize,
     /// The logical cores of the machine.
     pub cores: usize,
+    /// The measured seconds asked for each thread count (a point's own
+    /// `seconds` may run a little over, while every thread notices the end).
+    #[serde(default)]
+    pub seconds_each: f64,
     /// Whether it was interrupted (the points so far are kept).
     #[serde(default)]
     pub interrupted: bool,
 }
+
+/// A point whose threads got less than this share of the cores they could
+/// use was starved by something else on the machine.
+pub const MIN_CPU_SHARE: f64 = 0.75;
 
 impl Probe {
     /// The (threads, decisions per second) points a fit uses.
@@ -145,6 +153,26 @@ impl Probe {
     /// Decisions that contradicted their intent, all points together.
     pub fn unexpected(&self) -> u64 {
         self.points.iter().map(|p| p.unexpected).sum()
+    }
+
+    /// The points whose threads did not get the CPU they could use (less
+    /// than [`MIN_CPU_SHARE`] of min(threads, cores) cores busy): something
+    /// else on the machine took it, so their throughput shows the
+    /// neighbours as much as the threads. (threads, cores used, cores
+    /// usable).
+    pub fn starved(&self) -> Vec<(usize, f64, f64)> {
+        self.points
+            .iter()
+            .filter(|p| p.seconds > 0.0)
+            .map(|p| {
+                (
+                    p.threads,
+                    p.cpu_s / p.seconds,
+                    p.threads.min(self.cores.max(1)) as f64,
+                )
+            })
+            .filter(|&(_, used, usable)| used < MIN_CPU_SHARE * usable)
+            .collect()
     }
 }
 
@@ -211,6 +239,7 @@ pub fn probe(
         points: Vec::new(),
         pool: pool.len(),
         cores,
+        seconds_each: seconds,
         interrupted: false,
     };
     for &n in threads {
@@ -264,11 +293,13 @@ fn measure(
                     };
                     let offset = t * pool.len() / threads;
                     Ok(runtime.block_on(async {
-                        walk(&planes, &pool, offset, Walk::Once, stop).await;
-                        if !gate.pass() {
-                            return (0, 0);
+                        walk(&planes, &pool, offset, None, stop).await;
+                        match gate.pass() {
+                            Some(deadline) => {
+                                walk(&planes, &pool, offset, Some(deadline), stop).await
+                            }
+                            None => (0, 0),
                         }
-                        walk(&planes, &pool, offset, Walk::For(span), stop).await
                     }))
                 });
             match spawned {
@@ -291,6 +322,8 @@ fn measure(
         }
         let start = Instant::now();
         let cpu_start = cpu_time::ProcessTime::now();
+        // One window for all: each thread stops at the same instant.
+        let _ = gate.deadline.set(start + span);
         gate.go.store(true, Ordering::Release);
         let counts = handles
             .into_iter()
@@ -322,48 +355,39 @@ struct Gate {
     warmed: AtomicUsize,
     /// Set when all are warm: measure.
     go: AtomicBool,
+    /// The end of the measured window, set before `go`.
+    deadline: OnceLock<Instant>,
     /// Set when some thread could not start: return at once.
     abort: AtomicBool,
 }
 
 impl Gate {
-    /// Say this thread is warm and wait for the others; false when the
-    /// point was aborted.
-    fn pass(&self) -> bool {
+    /// Say this thread is warm and wait for the others; the end of the
+    /// measured window, or `None` when the point was aborted.
+    fn pass(&self) -> Option<Instant> {
         self.warmed.fetch_add(1, Ordering::AcqRel);
         loop {
             if self.go.load(Ordering::Acquire) {
-                return true;
+                return self.deadline.get().copied();
             }
             if self.abort.load(Ordering::Acquire) {
-                return false;
+                return None;
             }
-            std::thread::sleep(Duration::from_micros(50));
+            std::thread::sleep(Duration::from_micros(200));
         }
     }
 }
 
-/// How long a thread walks the pool.
-#[derive(Clone, Copy)]
-enum Walk {
-    /// Every request of the pool once.
-    Once,
-    /// Round and round, for this long from the first request.
-    For(Duration),
-}
-
-/// One thread's loop: (decisions, unexpected decisions).
+/// One thread's loop: (decisions, unexpected decisions). Without a
+/// deadline, every request of the pool once (the warm pass); with one, round
+/// and round until it.
 async fn walk(
     planes: &DataPlanes,
     pool: &[Outgoing],
     offset: usize,
-    how: Walk,
+    deadline: Option<Instant>,
     stop: &AtomicBool,
 ) -> (u64, u64) {
-    let deadline = match how {
-        Walk::Once => None,
-        Walk::For(span) => Some(Instant::now() + span),
-    };
     let mut done = 0u64;
     let mut unexpected = 0u64;
     let mut i = offset;
@@ -407,6 +431,35 @@ mod tests {
         assert!(check_threads(&[1, 300]).unwrap_err().contains("not 300"));
         assert!(check_threads(&[2, 1]).unwrap_err().contains("ascending"));
         assert!(check_threads(&[2, 2]).unwrap_err().contains("ascending"));
+    }
+
+    fn point(threads: usize, cpu_s: f64) -> ProbePoint {
+        ProbePoint {
+            threads,
+            verifications_per_s: 1000.0,
+            verifications: 1000,
+            seconds: 1.0,
+            cpu_s,
+            unexpected: 0,
+        }
+    }
+
+    #[test]
+    fn starved_points_are_those_short_of_the_cores_they_could_use() {
+        let pr = Probe {
+            // On 2 cores: 1 thread can use 1 core, 3 threads 2 cores.
+            points: vec![point(1, 0.95), point(2, 1.2), point(3, 1.9)],
+            pool: POOL,
+            cores: 2,
+            seconds_each: 1.0,
+            interrupted: false,
+        };
+        assert_eq!(pr.starved(), [(2, 1.2, 2.0)]);
+        assert!(pr.oversubscribed());
+        assert_eq!(
+            pr.fit_inputs(),
+            [(1.0, 1000.0), (2.0, 1000.0), (3.0, 1000.0)]
+        );
     }
 
     #[test]

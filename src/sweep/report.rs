@@ -99,7 +99,7 @@ pub fn table(s: &SweepSummary) -> String {
                 fit.kappa,
                 fit.lambda,
                 fit.r2,
-                peak_text(fit)
+                peak_text(fit, st.probe.is_some())
             );
             let _ = writeln!(
                 o,
@@ -148,6 +148,15 @@ pub fn whatif_text(s: &SweepSummary) -> String {
 /// The scalability probe in one sentence: what it ran and what each thread
 /// count achieved.
 pub(super) fn probe_text(pr: &super::probe::Probe) -> String {
+    let head = format!(
+        "scalability probe (closed loop: each thread verifies pre-signed requests from a pool of \
+         {} back to back, no load generator, {} s per thread count)",
+        pr.pool,
+        fmt_value(pr.seconds_each)
+    );
+    if pr.points.is_empty() {
+        return format!("{head}: interrupted before its first point");
+    }
     let points = pr
         .points
         .iter()
@@ -160,18 +169,25 @@ pub(super) fn probe_text(pr: &super::probe::Probe) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let mut text =
-        format!(
-        "scalability probe (closed loop: each thread verifies pre-signed requests from a pool of \
-         {} back to back, no load generator, {} s per thread count): {points}",
-        pr.pool,
-        fmt_value(pr.points.first().map_or(0.0, |p| (p.seconds * 10.0).round() / 10.0))
-    );
+    let mut text = format!("{head}: {points}");
     if pr.oversubscribed() {
         text.push_str(&format!(
             "; threads beyond this machine's {} cores share them, so past {} threads the curve \
              shows the cores running out, not the path's contention",
             pr.cores, pr.cores
+        ));
+    }
+    let starved = pr.starved();
+    if !starved.is_empty() {
+        let at = starved
+            .iter()
+            .map(|(n, used, usable)| format!("{n} thread(s) kept {used:.2} of {usable} cores busy"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        text.push_str(&format!(
+            "; warning: the threads did not get the CPU they could use ({at}): something else \
+             on the machine took it, so the curve shows the neighbours too; rerun on a quiet \
+             machine"
         ));
     }
     if pr.interrupted {
@@ -364,7 +380,7 @@ pub fn markdown(s: &SweepSummary) -> String {
                 fit.kappa,
                 fit.lambda,
                 fit.r2,
-                peak_text(fit),
+                peak_text(fit, st.probe.is_some()),
                 residuals_text(st, fit)
             );
         } else if let Some(note) = &st.usl_points {
@@ -430,11 +446,21 @@ fn x_axis(s: &SweepSummary) -> Axis {
 }
 
 /// Where the fitted throughput peaks, in words.
-pub(super) fn peak_text(fit: &crate::usl::UslFit) -> String {
+pub(super) fn peak_text(fit: &crate::usl::UslFit, probed: bool) -> String {
     let peak = match fit.peak_n {
+        Some(n) if n <= 1.0 => format!(
+            "the most is at 1 thread ({}/s): every thread added costs more than it brings",
+            human_rate(fit.predict(1.0))
+        ),
         Some(n) => format!(
             "throughput peaks at {n:.1} threads ({}/s)",
             human_rate(fit.predict(n))
+        ),
+        None if fit.sigma >= 1.0 => format!(
+            "the most is at 1 thread ({}/s): with σ ≥ 1 every thread added costs more than it \
+             brings, and throughput falls toward λ/σ = {}/s",
+            human_rate(fit.lambda),
+            human_rate(fit.lambda / fit.sigma)
         ),
         None if fit.sigma > 0.0 => format!(
             "no peak: throughput levels off toward λ/σ = {}/s (contention, no coherency cost)",
@@ -446,9 +472,13 @@ pub(super) fn peak_text(fit: &crate::usl::UslFit) -> String {
     // Three parameters through three points leave nothing to test the model.
     if fit.residuals.len() <= 3 {
         format!(
-            "{peak}; only {} points for 3 parameters, so the curve passes through them and R² \
-             proves nothing: sweep five or more worker counts",
-            fit.residuals.len()
+            "{peak}; only {} points for 3 parameters, so R² proves nothing: {}",
+            fit.residuals.len(),
+            if probed {
+                "probe five or more thread counts (--usl-threads)"
+            } else {
+                "sweep five or more worker counts"
+            }
         )
     } else {
         peak
@@ -794,7 +824,7 @@ pub fn html(s: &SweepSummary, charts: &[(Chart, String)]) -> String {
                 fit.kappa,
                 fit.lambda,
                 fit.r2,
-                esc(&peak_text(fit)),
+                esc(&peak_text(fit, st.probe.is_some())),
                 esc(&residuals_text(st, fit))
             );
         } else if let Some(note) = &st.usl_points {

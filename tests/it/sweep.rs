@@ -172,6 +172,10 @@ fn bad_sweeps_exit_2_naming_the_field() {
             vec!["--vary", "rate=1000", "--probe-seconds", "0"],
             "--probe-seconds",
         ),
+        (
+            vec!["--vary", "workers=1,2", "--usl-threads", "1,2,3"],
+            "follows a rate sweep",
+        ),
     ] {
         let o = sigstorm()
             .args(["sweep", "workloads/capacity.toml", "--quiet", "--out"])
