@@ -111,7 +111,12 @@ impl<'a> SigHeaders<'a> {
         let mut found = SigHeaders::default();
         for header in &request.headers {
             let name = header.name.as_bytes();
-            let is = |known: &str| eq_ignore_ascii_case(name, known.as_bytes());
+            // The first byte (with bit 5 set, which lower-cases a letter)
+            // turns most names of the right length away before comparing.
+            let first = name.first().map_or(0, |c| c | 0x20);
+            let is = |known: &str| {
+                first == known.as_bytes()[0] && eq_ignore_ascii_case(name, known.as_bytes())
+            };
             // The length picks the one candidate worth comparing.
             let slot = match name.len() {
                 4 if is("date") => &mut found.date,
@@ -220,6 +225,12 @@ impl CredentialSpans {
         Ok(CredentialSpans { slashes })
     }
 
+    /// The scope of `value`, the credential these spans were parsed from:
+    /// what [`Credential::scope_of`] finds, without looking for it.
+    pub fn scope_of(self, value: &str) -> &str {
+        value.get(self.slashes[0] + 1..).unwrap_or_default()
+    }
+
     /// The parts of `value`, the credential these spans were parsed from.
     /// Another value gives empty parts where the spans do not fit it.
     pub fn of(self, value: &str) -> Credential<'_> {
@@ -250,6 +261,7 @@ pub fn read<'a>(request: &Request<'a>) -> Result<AuthParams<'a>, Rejection> {
 /// # Errors
 ///
 /// As [`read`].
+#[inline]
 pub(crate) fn read_with<'a>(
     request: &Request<'a>,
     found: &SigHeaders<'a>,
@@ -271,6 +283,7 @@ pub(crate) fn read_with<'a>(
     }
 }
 
+#[inline]
 fn read_header<'a>(value: &'a str, found: &SigHeaders<'a>) -> Result<AuthParams<'a>, Rejection> {
     let (credential, signed_headers, signature) = match sdk_layout(value) {
         Some(parts) => parts,
@@ -641,6 +654,9 @@ mod tests {
             }
             let scope = value.split_once('/').map_or("", |(_, scope)| scope);
             proptest::prop_assert_eq!(Credential::scope_of(&value), scope);
+            if let Ok(spans) = CredentialSpans::parse(&value, Location::Header) {
+                proptest::prop_assert_eq!(spans.scope_of(&value), scope);
+            }
         }
 
         #[test]

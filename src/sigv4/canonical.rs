@@ -17,7 +17,7 @@ use smallvec::SmallVec;
 
 use super::encode::{encode_into, for_each_decoded_run, recode_into, recoded};
 use super::http::Header;
-use super::scan::{eq_ignore_ascii_case, find_byte, split};
+use super::scan::{contains_below, eq_ignore_ascii_case, find_byte};
 
 /// How a service canonicalizes the path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,7 +88,13 @@ pub fn write<'r>(
     parts: &Parts<'r>,
     rule: PathRule,
 ) -> Result<(), MissingHeader<'r>> {
-    write_with_names(out, parts, signed_names(parts.signed_headers), rule)
+    let mut names = SignedNames::new();
+    split_signed_names(parts.signed_headers, &mut names);
+    let mut matched = Matched::default();
+    let Ok(()) = match_headers(parts.headers, &names, &mut matched, |_| {
+        Ok::<(), std::convert::Infallible>(())
+    });
+    write_matched(out, parts, &names, &matched, rule)
 }
 
 /// The names of a `SignedHeaders` list, split once: a verifier checks them
@@ -108,6 +114,17 @@ pub(crate) fn write_with_names<'r>(
     names: impl IntoIterator<Item = &'r str>,
     rule: PathRule,
 ) -> Result<(), MissingHeader<'r>> {
+    let lower_case = write_opening(out, parts, rule);
+    for name in names {
+        write_header(out, name, lower_case, parts.headers)?;
+    }
+    write_closing(out, parts);
+    Ok(())
+}
+
+/// The method, path and query lines (`out` cleared first); whether
+/// `SignedHeaders` is lower-case already.
+fn write_opening(out: &mut Vec<u8>, parts: &Parts<'_>, rule: PathRule) -> bool {
     out.clear();
     out.extend_from_slice(parts.method.as_bytes());
     out.push(b'\n');
@@ -117,17 +134,129 @@ pub(crate) fn write_with_names<'r>(
     out.push(b'\n');
     // SDKs send the list lower-case, so one test spares lower-casing names;
     // a fold without early exit, which the compiler vectorizes.
-    let lower_case = !parts
+    !parts
         .signed_headers
         .bytes()
-        .fold(false, |upper, b| upper | b.is_ascii_uppercase());
-    for name in names {
-        write_header(out, name, lower_case, parts.headers)?;
-    }
+        .fold(false, |upper, b| upper | b.is_ascii_uppercase())
+}
+
+/// The blank line, the signed headers and the payload hash.
+fn write_closing(out: &mut Vec<u8>, parts: &Parts<'_>) {
     out.push(b'\n');
     out.extend_from_slice(parts.signed_headers.as_bytes());
     out.push(b'\n');
     out.extend_from_slice(parts.payload_hash.as_bytes());
+}
+
+/// The names of a `SignedHeaders` list, as `split(';')` yields them,
+/// pushed one by one into `names` (cleared first): cheaper than collecting
+/// the iterator, and returning so large a value would copy it.
+pub(crate) fn split_signed_names<'r>(list: &'r str, names: &mut SignedNames<'r>) {
+    names.clear();
+    let mut rest = list;
+    while let Some(at) = find_byte(rest.as_bytes(), b';') {
+        names.push(&rest[..at]);
+        rest = &rest[at + 1..];
+    }
+    names.push(rest);
+}
+
+/// Which request header each signed name stands for, found in one pass
+/// over the headers: a verifier needs it both to refuse unsigned headers
+/// and to write the signed ones, and comparing every name with every header
+/// twice cost more than the rest of the header lines.
+#[derive(Clone, Debug)]
+pub(crate) struct Matched {
+    /// Per signed name, the index of its first header; [`Matched::ABSENT`]
+    /// when the request has none.
+    first: SmallVec<[usize; 16]>,
+    /// Whether some name has more than one header (values to join).
+    repeated: bool,
+}
+
+impl Matched {
+    const ABSENT: usize = usize::MAX;
+}
+
+impl Default for Matched {
+    fn default() -> Matched {
+        Matched {
+            first: SmallVec::new(),
+            repeated: false,
+        }
+    }
+}
+
+/// Match `headers` with `names` (ignoring ASCII case), in arrival order,
+/// into `matched`; `unsigned` is told of each header that no name matches,
+/// and its first error ends the pass.
+#[inline]
+pub(crate) fn match_headers<'r, E>(
+    headers: &[Header<'r>],
+    names: &[&str],
+    matched: &mut Matched,
+    mut unsigned: impl FnMut(&Header<'r>) -> Result<(), E>,
+) -> Result<(), E> {
+    let Matched { first, repeated } = matched;
+    first.clear();
+    first.resize(names.len(), Matched::ABSENT);
+    *repeated = false;
+    for (i, header) in headers.iter().enumerate() {
+        let mut signed = false;
+        for (slot, name) in first.iter_mut().zip(names) {
+            // The length and the first byte (with bit 5 set, which
+            // lower-cases a letter) turn most pairs away before the comparison.
+            let (a, b) = (name.as_bytes(), header.name.as_bytes());
+            if a.len() == b.len()
+                && a.first().map(|c| c | 0x20) == b.first().map(|c| c | 0x20)
+                && eq_ignore_ascii_case(a, b)
+            {
+                if *slot == Matched::ABSENT {
+                    *slot = i;
+                } else {
+                    *repeated = true;
+                }
+                signed = true;
+            }
+        }
+        if !signed {
+            unsigned(header)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`write_with_names`] with the headers already matched to `names`
+/// (by [`match_headers`] over `parts.headers`).
+///
+/// # Errors
+///
+/// [`MissingHeader`] when `SignedHeaders` names a header the request lacks.
+pub(crate) fn write_matched<'r>(
+    out: &mut Vec<u8>,
+    parts: &Parts<'r>,
+    names: &[&'r str],
+    matched: &Matched,
+    rule: PathRule,
+) -> Result<(), MissingHeader<'r>> {
+    if matched.repeated || matched.first.len() != names.len() {
+        return write_with_names(out, parts, names.iter().copied(), rule);
+    }
+    let lower_case = write_opening(out, parts, rule);
+    for (&name, &at) in names.iter().zip(&matched.first) {
+        let Some(header) = parts.headers.get(at) else {
+            return Err(MissingHeader(name));
+        };
+        if lower_case {
+            out.extend_from_slice(name.as_bytes());
+        } else {
+            out.extend(name.bytes().map(|b| b.to_ascii_lowercase()));
+        }
+        out.push(b':');
+        write_header_value(out, header.value);
+        out.push(b'\n');
+    }
+    write_closing(out, parts);
     Ok(())
 }
 
@@ -270,21 +399,13 @@ pub fn write_header_value(out: &mut Vec<u8>, value: &str) {
     }
 }
 
-/// The names in a `SignedHeaders` list, as `split(';')` yields them.
-pub(crate) fn signed_names(list: &str) -> impl Iterator<Item = &str> {
-    split(list, b';')
-}
-
 /// Whether writing `value` would copy it unchanged: no CR or LF, no space at
 /// either end and no two spaces in a row (most values have no space at all).
 #[inline]
 fn is_already_canonical(value: &[u8]) -> bool {
-    // One pass without early exit, which the compiler vectorizes; the exact
-    // test below runs only for values that have a space, CR or LF.
-    let special = value.iter().fold(0u8, |acc, &b| {
-        acc | u8::from(b == b' ' || b == b'\r' || b == b'\n')
-    });
-    special == 0
+    // One pass, eight bytes at a time; the exact test below runs only for
+    // values that have a space, CR, LF or another control byte.
+    !contains_below(value, b' ' + 1)
         || (!value.contains(&b'\r')
             && !value.contains(&b'\n')
             && value.first() != Some(&b' ')
@@ -394,6 +515,43 @@ mod tests {
         );
         assert_eq!(value("value1\r\n\t value2"), "value1 value2");
         assert_eq!(value("a\tb"), "a\tb");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matched_headers_write_as_the_scan_does(
+            headers in proptest::collection::vec(
+                (
+                    proptest::sample::select(&["Host", "host", "X-Amz-Date", "x-amz-date", "A", "a", "User-Agent", "x-a"][..]),
+                    proptest::sample::select(&["v", " w ", "a  b", "x\r\n y"][..]),
+                ),
+                0..8,
+            ),
+            list in proptest::sample::select(&[
+                "host", "host;x-amz-date", "Host;X-Amz-Date", "a;host", "host;host", ";host", "a;user-agent;x-a", "",
+            ][..]),
+        ) {
+            let headers: Vec<Header<'_>> =
+                headers.iter().map(|&(name, value)| Header { name, value }).collect();
+            let parts = Parts {
+                method: "GET",
+                path: "/a b",
+                query: Some("b=1&a=2"),
+                headers: &headers,
+                signed_headers: list,
+                payload_hash: "UNSIGNED-PAYLOAD",
+                skip_signature_param: false,
+            };
+            for rule in [PathRule::S3, PathRule::Normalized] {
+                let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                let fast_result = write(&mut fast, &parts, rule);
+                let slow_result = write_with_names(&mut slow, &parts, list.split(';'), rule);
+                proptest::prop_assert_eq!(fast_result, slow_result);
+                if slow_result.is_ok() {
+                    proptest::prop_assert_eq!(fast, slow);
+                }
+            }
+        }
     }
 
     #[test]

@@ -40,6 +40,12 @@ pub trait Crypto {
 
     /// HMAC-SHA256 of the concatenation of `parts` under `key`.
     fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32];
+
+    /// SHA-256 of the bytes in `buf`, which a backend may use as room for
+    /// the padding (it holds exactly the same bytes again afterwards).
+    fn sha256_in_place(buf: &mut Vec<u8>) -> [u8; 32] {
+        Self::sha256(buf)
+    }
 }
 
 /// The `ring` backend.
@@ -111,6 +117,10 @@ impl Crypto for RustCrypto {
 
     fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
         digest::hmac(key, parts)
+    }
+
+    fn sha256_in_place(buf: &mut Vec<u8>) -> [u8; 32] {
+        digest::sha256_in_place(buf)
     }
 }
 
@@ -370,6 +380,37 @@ mod tests {
                 backend.hmac(&key.0, &[b"abc"]),
                 "{backend}"
             );
+        }
+    }
+
+    #[test]
+    fn hmacs_match_ring_s_own_across_block_limits() {
+        // Both sides of the one-call limits of the RustCrypto backend's HMAC
+        // on key and message length, the message in one part and in three.
+        let bytes: Vec<u8> = (0..400u32).map(|i| (i * 7 + 3) as u8).collect();
+        for key_len in [0, 1, 32, 63, 64, 65, 100] {
+            for len in [0, 1, 55, 56, 63, 64, 119, 120, 134, 191, 192, 193, 250] {
+                let (key, data) = (&bytes[..key_len], &bytes[key_len..key_len + len]);
+                let oracle =
+                    ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key), data);
+                let (a, rest) = data.split_at(len / 3);
+                let (b, c) = rest.split_at(rest.len() / 2);
+                assert_eq!(
+                    &Ring::hmac(key, &[data])[..],
+                    oracle.as_ref(),
+                    "{key_len} {len}"
+                );
+                assert_eq!(
+                    &Ring::hmac(key, &[a, b, c])[..],
+                    oracle.as_ref(),
+                    "{key_len} {len}"
+                );
+                assert_eq!(
+                    &RustCrypto::hmac(key, &[a, b, c])[..],
+                    oracle.as_ref(),
+                    "{key_len} {len}"
+                );
+            }
         }
     }
 

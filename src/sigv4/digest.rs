@@ -140,11 +140,90 @@ impl Sha256 {
     }
 }
 
-/// SHA-256 of `data`.
+/// SHA-256 of `data`: its whole blocks straight from `data` in one call
+/// of the block function, then the rest with the padding in another.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(data);
-    h.finish()
+    let mut state = IV;
+    let whole = data.len() / BLOCK * BLOCK;
+    if whole > 0 {
+        compress_blocks(&mut state, &data[..whole]);
+    }
+    let mut tail = [0u8; 2 * BLOCK];
+    let rest = &data[whole..];
+    tail[..rest.len()].copy_from_slice(rest);
+    let end = pad(&mut tail, rest.len(), data.len() as u64);
+    compress_blocks(&mut state, &tail[..end]);
+    digest_of(state)
+}
+
+/// SHA-256 of the bytes in `buf`, which it pads in place so that every
+/// block goes to the block function in one call; `buf` holds exactly its
+/// bytes again afterwards (its capacity may grow by a block, once).
+pub fn sha256_in_place(buf: &mut Vec<u8>) -> [u8; 32] {
+    let len = buf.len();
+    let padded = (len + 9).div_ceil(BLOCK) * BLOCK;
+    buf.resize(padded, 0);
+    pad(buf, len, len as u64);
+    let mut state = IV;
+    compress_blocks(&mut state, buf);
+    buf.truncate(len);
+    digest_of(state)
+}
+
+/// Write SHA-256's padding after the `len` message bytes at the start of
+/// `buf` for a message of `total` bytes in all (the bytes after `len` must
+/// be zero), and return where the padded blocks end.
+#[inline]
+fn pad(buf: &mut [u8], len: usize, total: u64) -> usize {
+    let end = (len + 9).div_ceil(BLOCK) * BLOCK;
+    buf[len] = 0x80;
+    buf[end - 8..end].copy_from_slice(&total.wrapping_mul(8).to_be_bytes());
+    end
+}
+
+/// The digest that `state` spells, big-endian.
+#[inline]
+fn digest_of(state: [u32; 8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (bytes, word) in out.chunks_exact_mut(4).zip(state) {
+        bytes.copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
+/// Longest message that [`HmacKey::sign`] and [`hmac`] hash from one
+/// buffer on the stack (with the pad block and padding, five blocks);
+/// longer ones stream.
+const ONE_CALL_MESSAGE: usize = 4 * BLOCK - 9;
+
+/// The pad block of `key` (at most a block long) XOR `byte`.
+#[inline]
+fn pad_block(key: &[u8; BLOCK], byte: u8) -> [u8; BLOCK] {
+    let mut out = [0u8; BLOCK];
+    for (o, k) in out.iter_mut().zip(key) {
+        *o = k ^ byte;
+    }
+    out
+}
+
+/// Copy the concatenation of `parts` into `buf` from `at`; where it ends.
+#[inline]
+fn gather(buf: &mut [u8], mut at: usize, parts: &[&[u8]]) -> usize {
+    for part in parts {
+        buf[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    at
+}
+
+/// The outer hash of an HMAC: `state` after its pad block, over `inner`.
+#[inline]
+fn outer_hash(mut state: [u32; 8], inner: &[u8; 32]) -> [u8; 32] {
+    let mut block = [0u8; BLOCK];
+    block[..32].copy_from_slice(inner);
+    pad(&mut block, 32, (BLOCK + 32) as u64);
+    compress(&mut state, &block);
+    digest_of(state)
 }
 
 /// An HMAC-SHA256 key as its two pad states: the state after compressing
@@ -180,17 +259,27 @@ impl HmacKey {
         HmacKey { inner, outer }
     }
 
-    /// HMAC-SHA256 of the concatenation of `parts`.
+    /// HMAC-SHA256 of the concatenation of `parts`: a message of up to
+    /// [`ONE_CALL_MESSAGE`] bytes is gathered and padded in one buffer and
+    /// hashed in one call of the block function, the outer hash in another.
     #[inline]
     pub fn sign(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut inner = Sha256::resumed(self.inner, BLOCK as u64);
-        for part in parts {
-            inner.update(part);
-        }
-        let digest = inner.finish();
-        let mut outer = Sha256::resumed(self.outer, BLOCK as u64);
-        outer.update(&digest);
-        outer.finish()
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let inner = if len <= ONE_CALL_MESSAGE {
+            let mut buf = [0u8; 4 * BLOCK];
+            gather(&mut buf, 0, parts);
+            let end = pad(&mut buf, len, (BLOCK + len) as u64);
+            let mut state = self.inner;
+            compress_blocks(&mut state, &buf[..end]);
+            digest_of(state)
+        } else {
+            let mut inner = Sha256::resumed(self.inner, BLOCK as u64);
+            for part in parts {
+                inner.update(part);
+            }
+            inner.finish()
+        };
+        outer_hash(self.outer, &inner)
     }
 }
 
@@ -200,9 +289,32 @@ impl std::fmt::Debug for HmacKey {
     }
 }
 
-/// HMAC-SHA256 of the concatenation of `parts` under `key`.
+/// HMAC-SHA256 of the concatenation of `parts` under `key`. With a key of
+/// at most a block and a message of up to [`ONE_CALL_MESSAGE`] bytes, the
+/// inner pad block, the message and its padding are hashed in one call of
+/// the block function and the outer pad block and hash in another, instead
+/// of pre-keying first (four calls).
 pub fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    HmacKey::new(key).sign(parts)
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    if key.len() > BLOCK || len > ONE_CALL_MESSAGE {
+        return HmacKey::new(key).sign(parts);
+    }
+    let mut padded = [0u8; BLOCK];
+    padded[..key.len()].copy_from_slice(key);
+    let mut buf = [0u8; 5 * BLOCK];
+    buf[..BLOCK].copy_from_slice(&pad_block(&padded, 0x36));
+    gather(&mut buf, BLOCK, parts);
+    let end = pad(&mut buf, BLOCK + len, (BLOCK + len) as u64);
+    let mut state = IV;
+    compress_blocks(&mut state, &buf[..end]);
+    let inner = digest_of(state);
+    let mut outer = [0u8; 2 * BLOCK];
+    outer[..BLOCK].copy_from_slice(&pad_block(&padded, 0x5c));
+    outer[BLOCK..BLOCK + 32].copy_from_slice(&inner);
+    let end = pad(&mut outer, BLOCK + 32, (BLOCK + 32) as u64);
+    let mut state = IV;
+    compress_blocks(&mut state, &outer[..end]);
+    digest_of(state)
 }
 
 #[cfg(test)]
@@ -288,6 +400,9 @@ mod tests {
         for len in 0..data.len() {
             let want: [u8; 32] = sha2::Sha256::digest(&data[..len]).into();
             assert_eq!(sha256(&data[..len]), want, "length {len}");
+            let mut buf = data[..len].to_vec();
+            assert_eq!(sha256_in_place(&mut buf), want, "length {len}");
+            assert_eq!(buf, &data[..len], "length {len}");
         }
     }
 
@@ -309,6 +424,7 @@ mod tests {
             }
             parts.push(&data[from..]);
             prop_assert_eq!(hmac(&key, &parts), oracle_hmac(&key, &data));
+            prop_assert_eq!(HmacKey::new(&key).sign(&parts), oracle_hmac(&key, &data));
             let mut h = Sha256::new();
             for p in &parts {
                 h.update(p);

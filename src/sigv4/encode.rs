@@ -131,14 +131,20 @@ pub(crate) fn is_lower_hex_64(s: &[u8]) -> bool {
 
 /// The lower-case hex of a 32-byte digest.
 pub(crate) fn lower_hex_32(bytes: &[u8; 32]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    lower_hex_32_into(bytes, &mut out);
+    out
+}
+
+/// [`lower_hex_32`] written into `out`.
+#[inline]
+pub(crate) fn lower_hex_32_into(bytes: &[u8; 32], out: &mut [u8; 64]) {
     // `0`-`9` then `a`-`f`: a nibble above 9 skips the 39 bytes between them.
     let digit = |n: u8| n + b'0' + (9u8.wrapping_sub(n) >> 7) * 39;
-    let mut out = [0u8; 64];
     for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
         pair[0] = digit(b >> 4);
         pair[1] = digit(b & 15);
     }
-    out
 }
 
 /// Percent-decoded bytes of `raw`; `+` stays `+` (SigV4 does not treat it as a

@@ -34,6 +34,34 @@ pub(crate) fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
     tail.iter().position(|&b| b == needle).map(|i| offset + i)
 }
 
+/// Whether `bytes` holds a byte below `limit` (at most 128), eight bytes
+/// at a time and without an early exit: one subtraction per word marks a
+/// word with such a byte (the marks above it may be wrong, the test whether
+/// there is any is exact).
+#[inline]
+pub(crate) fn contains_below(bytes: &[u8], limit: u8) -> bool {
+    debug_assert!(limit <= 128);
+    let sub = LOW * u64::from(limit);
+    let below = |w: u64| w.wrapping_sub(sub) & !w & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut found = 0;
+    for chunk in &mut chunks {
+        found |= below(le_word(chunk));
+    }
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        // Past the tail the word is filled with 0x80, never below `limit`.
+        let word = tail
+            .iter()
+            .rev()
+            .fold(HIGH >> (8 * tail.len()), |word, &b| {
+                word << 8 | u64::from(b)
+            });
+        found |= below(word);
+    }
+    found != 0
+}
+
 /// The pieces of `s` between `separator` bytes, as `str::split` yields them
 /// for an ASCII separator (an empty string is one empty piece).
 pub(crate) fn split(s: &str, separator: u8) -> impl Iterator<Item = &str> {
@@ -146,6 +174,28 @@ pub(crate) fn eq_ignore_ascii_case(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// Whether `a` and `b` are the same bytes, as `a == b`: strings of up to 16
+/// bytes (region and service names) are compared with two overlapping
+/// loads each instead of a call of `memcmp`.
+#[inline]
+pub(crate) fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match a.len() {
+        0..4 => a == b,
+        4..=8 => {
+            let pair = |s: &[u8]| u64::from(le_u32(s)) << 32 | u64::from(le_u32(&s[s.len() - 4..]));
+            pair(a) == pair(b)
+        }
+        9..=16 => {
+            let pair = |s: &[u8]| (le_word(s), le_word(&s[s.len() - 8..]));
+            pair(a) == pair(b)
+        }
+        _ => a == b,
+    }
+}
+
 /// Four bytes as a little-endian word.
 #[inline]
 fn le_u32(bytes: &[u8]) -> u32 {
@@ -240,6 +290,42 @@ mod tests {
                 let expected = hay.iter().position(|&b| b == b'\n');
                 assert_eq!(find_byte(&hay, b'\n'), expected, "{len} {at}");
             }
+        }
+    }
+
+    #[test]
+    fn finds_bytes_below_a_limit_exactly() {
+        for len in 0..30 {
+            for at in 0..=len {
+                for byte in [0u8, b'\t', b' ', b'!', 0x7f, 0x80, 0xff] {
+                    let mut hay: Vec<u8> = (0..len).map(|i| b'!' + (i * 13 % 200) as u8).collect();
+                    if at < len {
+                        hay[at] = byte;
+                    }
+                    for limit in [0x21u8, 1, 0x80] {
+                        let expected = hay.iter().any(|&h| h < limit);
+                        assert_eq!(
+                            contains_below(&hay, limit),
+                            expected,
+                            "{len} {at} {byte} {limit}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn eq_bytes_agrees_with_eq() {
+        for len in 0..24 {
+            let a: Vec<u8> = (0..len).map(|i| b'a' + i as u8).collect();
+            assert!(eq_bytes(&a, &a.clone()));
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 1;
+                assert!(!eq_bytes(&a, &b), "{len} {at}");
+            }
+            assert!(!eq_bytes(&a, &a[..len.saturating_sub(1)]) || len == 0);
         }
     }
 

@@ -20,11 +20,13 @@ use subtle::ConstantTimeEq;
 
 use super::amz_date::{parse_http_date, AmzDate};
 use super::auth::{self, AuthParams, Credential, CredentialSpans, Location, SigHeaders};
-use super::canonical::{self, signed_names, Parts, Rules, SignedNames};
+use super::canonical::{
+    self, match_headers, split_signed_names, Matched, Parts, Rules, SignedNames,
+};
 use super::crypto::{Crypto, PrekeyedKey, SigningKey};
-use super::encode::{decode_lower_hex_32, is_lower_hex_64, lower_hex_32};
+use super::encode::{decode_lower_hex_32, is_lower_hex_64, lower_hex_32, lower_hex_32_into};
 use super::http::Request;
-use super::scan::eq_ignore_ascii_case;
+use super::scan::{eq_bytes, eq_ignore_ascii_case};
 use super::{
     ErrorCode, Rejection, ALGORITHM, EMPTY_SHA256_HEX, MAX_PRESIGN_EXPIRES_SECS, MAX_SKEW_SECS,
     UNSIGNED_PAYLOAD,
@@ -83,6 +85,11 @@ impl Prepared<'_> {
         self.credential.of(self.params.credential())
     }
 
+    /// The credential scope, `date/region/service/aws4_request`.
+    fn scope(&self) -> &str {
+        self.credential.scope_of(self.params.credential())
+    }
+
     /// The session token, if the request carries one.
     pub fn security_token(&self) -> Option<&str> {
         self.params.security_token()
@@ -96,7 +103,7 @@ impl Prepared<'_> {
     /// The string to sign, assembled (for diagnosis; verification feeds its
     /// parts to the HMAC instead).
     pub fn string_to_sign(&self) -> String {
-        let scope = Credential::scope_of(self.params.credential());
+        let scope = self.scope();
         let mut sts = Vec::with_capacity(OPENING_LEN + scope.len() + self.closing.len());
         sts.extend_from_slice(&self.opening());
         sts.extend_from_slice(scope.as_bytes());
@@ -109,7 +116,7 @@ impl Prepared<'_> {
     /// The signature the string to sign has under `key`.
     pub fn signature_with<C: Crypto>(&self, key: &SigningKey) -> [u8; 32] {
         let opening = self.opening();
-        let scope = Credential::scope_of(self.params.credential());
+        let scope = self.scope();
         C::hmac(&key.0, &[&opening, scope.as_bytes(), &self.closing])
     }
 
@@ -121,7 +128,7 @@ impl Prepared<'_> {
     /// `SignatureDoesNotMatch` when they differ.
     pub fn check_prekeyed(&self, key: &PrekeyedKey) -> Result<(), Rejection> {
         let opening = self.opening();
-        let scope = Credential::scope_of(self.params.credential());
+        let scope = self.scope();
         compare(
             &key.sign(&[&opening, scope.as_bytes(), &self.closing]),
             &self.provided,
@@ -145,7 +152,7 @@ const OPENING_LEN: usize = ALGORITHM.len() + 1 + 16 + 1;
 fn opening(date: AmzDate) -> [u8; OPENING_LEN] {
     let mut opening = [b'\n'; OPENING_LEN];
     opening[..ALGORITHM.len()].copy_from_slice(ALGORITHM.as_bytes());
-    opening[ALGORITHM.len() + 1..][..16].copy_from_slice(date.as_str().as_bytes());
+    opening[ALGORITHM.len() + 1..][..16].copy_from_slice(date.bytes());
     opening
 }
 
@@ -153,6 +160,16 @@ fn opening(date: AmzDate) -> [u8; OPENING_LEN] {
 fn closing<C: Crypto>(canonical_request: &[u8]) -> [u8; 65] {
     let mut closing = [b'\n'; 65];
     closing[1..].copy_from_slice(&lower_hex_32(&C::sha256(canonical_request)));
+    closing
+}
+
+/// [`closing`], letting the backend pad the canonical request in place.
+fn closing_in_place<C: Crypto>(canonical_request: &mut Vec<u8>) -> [u8; 65] {
+    let mut closing = [b'\n'; 65];
+    let digest = C::sha256_in_place(canonical_request);
+    if let Some(hex) = closing.last_chunk_mut::<64>() {
+        lower_hex_32_into(&digest, hex);
+    }
     closing
 }
 
@@ -197,15 +214,17 @@ pub fn prepare<'a, C: Crypto>(
     let credential = spans.of(params.credential());
     check_scope(&credential, location, ctx)?;
     let (date, unix) = dated(&params, &found)?;
-    if credential.date != date.date() {
+    if !eq_bytes(credential.date.as_bytes(), &date.bytes()[..8]) {
         return Err(Rejection::new(
             scope_code(location),
             "the credential scope's date is not the date of X-Amz-Date",
         ));
     }
     check_time(&params, unix, ctx.now)?;
-    let names: SignedNames<'_> = signed_names(params.signed_headers()).collect();
-    check_signed_headers(request, &names)?;
+    let mut names = SignedNames::new();
+    split_signed_names(params.signed_headers(), &mut names);
+    let mut matched = Matched::default();
+    check_signed_headers(request, &names, &mut matched)?;
     let provided = decode_signature(params.signature())?;
 
     let rules = ctx
@@ -219,12 +238,20 @@ pub fn prepare<'a, C: Crypto>(
         rules,
         &mut body_hex,
     )?;
-    write_canonical(request, &params, &names, rules, payload_hash, scratch)?;
+    write_canonical(
+        request,
+        &params,
+        &names,
+        &matched,
+        rules,
+        payload_hash,
+        scratch,
+    )?;
     drop(names);
     Ok(Prepared {
         params,
         date,
-        closing: closing::<C>(scratch),
+        closing: closing_in_place::<C>(scratch),
         provided,
         credential: spans,
     })
@@ -262,8 +289,21 @@ pub fn build<C: Crypto>(
     payload_hash: &str,
     scratch: &mut Vec<u8>,
 ) -> Result<SmallVec<[u8; 192]>, Rejection> {
-    let names: SignedNames<'_> = signed_names(params.signed_headers()).collect();
-    write_canonical(request, params, &names, rules, payload_hash, scratch)?;
+    let mut names = SignedNames::new();
+    split_signed_names(params.signed_headers(), &mut names);
+    let mut matched = Matched::default();
+    match_headers(&request.headers, &names, &mut matched, |_| {
+        Ok::<(), Rejection>(())
+    })?;
+    write_canonical(
+        request,
+        params,
+        &names,
+        &matched,
+        rules,
+        payload_hash,
+        scratch,
+    )?;
     Ok(string_to_sign::<C>(
         date,
         Credential::scope_of(params.credential()),
@@ -271,12 +311,13 @@ pub fn build<C: Crypto>(
     ))
 }
 
-fn write_canonical(
-    request: &Request<'_>,
-    params: &AuthParams<'_>,
-    names: &[&str],
+fn write_canonical<'r>(
+    request: &'r Request<'_>,
+    params: &'r AuthParams<'_>,
+    names: &[&'r str],
+    matched: &Matched,
     rules: Rules,
-    payload_hash: &str,
+    payload_hash: &'r str,
     scratch: &mut Vec<u8>,
 ) -> Result<(), Rejection> {
     let parts = Parts {
@@ -288,7 +329,7 @@ fn write_canonical(
         payload_hash,
         skip_signature_param: params.location == Location::Query,
     };
-    canonical::write_with_names(scratch, &parts, names.iter().copied(), rules.path).map_err(|_| {
+    canonical::write_matched(scratch, &parts, names, matched, rules.path).map_err(|_| {
         Rejection::new(
             ErrorCode::SignatureDoesNotMatch,
             "SignedHeaders names a header that the request does not have",
@@ -334,13 +375,19 @@ fn check_scope(
     location: Location,
     ctx: &Context<'_>,
 ) -> Result<(), Rejection> {
-    if ctx.region.is_some_and(|r| r != credential.region) {
+    if ctx
+        .region
+        .is_some_and(|r| !eq_bytes(r.as_bytes(), credential.region.as_bytes()))
+    {
         return Err(Rejection::new(
             scope_code(location),
             "the credential scope names another region than this endpoint's",
         ));
     }
-    if ctx.service.is_some_and(|s| s != credential.service) {
+    if ctx
+        .service
+        .is_some_and(|s| !eq_bytes(s.as_bytes(), credential.service.as_bytes()))
+    {
         return Err(Rejection::new(
             scope_code(location),
             "the credential scope names another service than this endpoint's",
@@ -435,32 +482,32 @@ fn check_time(params: &AuthParams<'_>, unix: Option<i64>, now: i64) -> Result<()
     Ok(())
 }
 
-fn check_signed_headers(request: &Request<'_>, names: &[&str]) -> Result<(), Rejection> {
-    let is_signed = |name: &str| {
-        names
-            .iter()
-            .any(|s| eq_ignore_ascii_case(s.as_bytes(), name.as_bytes()))
-    };
-    if !is_signed("host") {
+/// Refuse an unsigned `host` or an unsigned `x-amz-*` header (but
+/// `x-amz-content-sha256`), and match the signed names with the headers.
+fn check_signed_headers(
+    request: &Request<'_>,
+    names: &[&str],
+    matched: &mut Matched,
+) -> Result<(), Rejection> {
+    let host_signed = names
+        .iter()
+        .any(|s| s.len() == 4 && eq_ignore_ascii_case(s.as_bytes(), b"host"));
+    if !host_signed {
         return Err(Rejection::new(
             ErrorCode::AccessDenied,
             "the host header must be signed",
         ));
     }
-    for header in &request.headers {
-        let name = header.name;
-        if !is_amz_header(name.as_bytes()) {
-            continue;
-        }
-        let content_sha256 = eq_ignore_ascii_case(name.as_bytes(), b"x-amz-content-sha256");
-        if !content_sha256 && !is_signed(name) {
+    match_headers(&request.headers, names, matched, |header| {
+        let name = header.name.as_bytes();
+        if is_amz_header(name) && !eq_ignore_ascii_case(name, b"x-amz-content-sha256") {
             return Err(Rejection::new(
                 ErrorCode::AccessDenied,
                 "an x-amz-* header is present but not signed",
             ));
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Whether a header name starts with `x-amz-` (any case).
