@@ -260,7 +260,7 @@ impl HmacKey {
     }
 
     /// HMAC-SHA256 of the concatenation of `parts`: a message of up to
-    /// [`ONE_CALL_MESSAGE`] bytes is gathered and padded in one buffer and
+    /// 247 bytes (`ONE_CALL_MESSAGE`) is gathered and padded in one buffer and
     /// hashed in one call of the block function, the outer hash in another.
     #[inline]
     pub fn sign(&self, parts: &[&[u8]]) -> [u8; 32] {
@@ -290,7 +290,7 @@ impl std::fmt::Debug for HmacKey {
 }
 
 /// HMAC-SHA256 of the concatenation of `parts` under `key`. With a key of
-/// at most a block and a message of up to [`ONE_CALL_MESSAGE`] bytes, the
+/// at most a block and a message of up to 247 bytes (`ONE_CALL_MESSAGE`), the
 /// inner pad block, the message and its padding are hashed in one call of
 /// the block function and the outer pad block and hash in another, instead
 /// of pre-keying first (four calls).
