@@ -1587,6 +1587,25 @@ mod tests {
         );
         let chart_ids: Vec<String> = charts(&s).into_iter().map(|c| c.id).collect();
         assert_eq!(chart_ids, ["sweep-throughput", "sweep-p99", "sweep-usl"]);
+        // Measured points are dots (one-point series under one legend
+        // name), the fit a line.
+        let usl = usl_chart(&s).expect("a USL chart");
+        let crate::charts::Body::Lines(panels) = &usl.body else {
+            panic!("a line chart")
+        };
+        let measured: Vec<&crate::charts::Series> = panels[0]
+            .series
+            .iter()
+            .filter(|x| x.name.ends_with("measured"))
+            .collect();
+        assert_eq!(measured.len(), s.sweep[0].points.len());
+        assert!(measured.iter().all(|x| x.points.len() == 1));
+        let names: Vec<String> = usl.legend().into_iter().map(|e| e.name).collect();
+        assert_eq!(
+            names.iter().filter(|n| n.ends_with("measured")).count(),
+            1,
+            "{names:?}"
+        );
         let page = html(&s, &[]);
         let md = markdown(&s);
         for doc in [&page, &md] {

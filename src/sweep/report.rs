@@ -595,8 +595,8 @@ pub fn charts(s: &SweepSummary) -> Vec<Chart> {
     out
 }
 
-/// Measured throughput against data-plane threads with the fitted USL
-/// curve, per strategy that has a fit.
+/// Measured throughput against threads as dots, with the fitted USL curve
+/// as a line, per strategy that has a fit.
 pub fn usl_chart(s: &SweepSummary) -> Option<Chart> {
     let mut series = Vec::new();
     let palette = s.sweep.len();
@@ -623,11 +623,15 @@ pub fn usl_chart(s: &SweepSummary) -> Option<Chart> {
                 (x, fit.predict(x))
             })
             .collect();
-        series.push(Series {
-            name: format!("{} measured", st.label),
-            color: k,
-            points: measured,
-        });
+        // Measured points as dots (a one-point series is drawn as a dot;
+        // the legend lists the name once), the fit as the line through them.
+        for point in measured {
+            series.push(Series {
+                name: format!("{} measured", st.label),
+                color: k,
+                points: vec![point],
+            });
+        }
         series.push(Series {
             name: format!("{} USL fit (R² {:.3})", st.label, fit.r2),
             color: palette + 2 + k,
