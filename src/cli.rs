@@ -230,7 +230,8 @@ pub struct SweepArgs {
     pub target: crate::whatif::TargetArgs,
 }
 
-/// The thread counts of `--usl-threads` (none for `none`).
+/// The thread counts of `--usl-threads` (none for `none`), checked by
+/// [`crate::sweep::probe::Settings::new`].
 fn usl_threads(text: &str) -> Result<Vec<usize>> {
     match text.trim() {
         "none" => return Ok(Vec::new()),
@@ -250,8 +251,6 @@ fn usl_threads(text: &str) -> Result<Vec<usize>> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    crate::sweep::probe::check_threads(&threads)
-        .map_err(|e| anyhow::anyhow!("--usl-threads: {e}"))?;
     Ok(threads)
 }
 
@@ -532,7 +531,7 @@ fn sweep_command(args: &SweepArgs, stop: &AtomicBool) -> Result<i32> {
         args.probe_seconds
             .unwrap_or(crate::sweep::probe::DEFAULT_SECONDS),
     )
-    .map_err(|e| anyhow::anyhow!("--probe-seconds: {e}"))?;
+    .map_err(anyhow::Error::msg)?;
     let output = crate::sweep::SweepOutput {
         results_root: PathBuf::from("results"),
         dir: args.out.clone(),

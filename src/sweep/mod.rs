@@ -747,52 +747,41 @@ pub const MIN_USL_POINTS: usize = 3;
 fn fit_usl(s: &mut StrategySweep) {
     let pts = usl_inputs(s);
     let measured = s.points.iter().filter(|p| !p.detail.interrupted).count();
-    if pts.len() < MIN_USL_POINTS {
-        s.usl = None;
-        s.usl_points = Some(format!(
-            "no fit: {} of {measured} points saturated (achieved below {:.0}% of offered, or \
-             shed) and a fit needs {MIN_USL_POINTS}: below saturation a point's throughput is the \
-             offered load, not its capacity; raise --rate",
-            pts.len(),
-            MIN_ACHIEVED_SHARE * 100.0
-        ));
-        return;
-    }
-    match crate::usl::fit(&pts) {
-        Ok(fit) => {
-            s.usl = Some(fit);
-            s.usl_points = Some("saturated".to_string());
-        }
-        Err(e) => {
-            s.usl = None;
-            s.usl_points = Some(format!("no fit: {e}"));
-        }
-    }
+    let too_few = format!(
+        "no fit: {} of {measured} points saturated (achieved below {:.0}% of offered, or shed) \
+         and a fit needs {MIN_USL_POINTS}: below saturation a point's throughput is the offered \
+         load, not its capacity; raise --rate",
+        pts.len(),
+        MIN_ACHIEVED_SHARE * 100.0
+    );
+    set_fit(s, &pts, "saturated", too_few);
 }
 
 /// Keep the probe `pr` in `s` and fit the Universal Scalability Law to its
 /// points, or say why there is no fit.
 pub fn fit_probe(s: &mut StrategySweep, pr: probe::Probe) {
     let pts = pr.fit_inputs();
-    if pts.len() < MIN_USL_POINTS {
-        s.usl = None;
-        s.usl_points = Some(format!(
-            "no fit: the probe measured {} thread count(s) and a fit needs {MIN_USL_POINTS}",
-            pts.len()
-        ));
-    } else {
-        match crate::usl::fit(&pts) {
-            Ok(fit) => {
-                s.usl = Some(fit);
-                s.usl_points = Some(PROBE_POINTS.to_string());
-            }
-            Err(e) => {
-                s.usl = None;
-                s.usl_points = Some(format!("no fit: {e}"));
-            }
-        }
-    }
+    let too_few = format!(
+        "no fit: the probe measured {} thread count(s) and a fit needs {MIN_USL_POINTS}",
+        pts.len()
+    );
+    set_fit(s, &pts, PROBE_POINTS, too_few);
     s.probe = Some(pr);
+}
+
+/// Fit the law to `pts` into `s.usl`, with `source` as `usl_points`; or
+/// no fit, with `too_few` (under [`MIN_USL_POINTS`]) or the fit's error as
+/// the reason.
+fn set_fit(s: &mut StrategySweep, pts: &[(f64, f64)], source: &str, too_few: String) {
+    let fitted = if pts.len() < MIN_USL_POINTS {
+        Err(too_few)
+    } else {
+        crate::usl::fit(pts).map_err(|e| format!("no fit: {e}"))
+    };
+    (s.usl, s.usl_points) = match fitted {
+        Ok(fit) => (Some(fit), Some(source.to_string())),
+        Err(why) => (None, Some(why)),
+    };
 }
 
 /// `usl_points` of a fit to the scalability probe.

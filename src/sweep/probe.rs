@@ -71,16 +71,19 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Checked settings.
+    /// Checked settings; an error names the flag it is about.
     ///
     /// # Errors
     ///
-    /// Seconds outside 0.05 to 60 (when there are threads to probe).
+    /// Thread counts [`check_threads`] refuses, or seconds outside 0.05 to
+    /// 60 (when there are threads to probe).
     pub fn new(threads: Vec<usize>, seconds: f64) -> Result<Settings, String> {
         if !threads.is_empty() {
-            check_threads(&threads)?;
+            check_threads(&threads).map_err(|e| format!("--usl-threads: {e}"))?;
             if !(0.05..=60.0).contains(&seconds) {
-                return Err(format!("must be 0.05 to 60 seconds, not {seconds}"));
+                return Err(format!(
+                    "--probe-seconds: must be 0.05 to 60 seconds, not {seconds}"
+                ));
             }
         }
         Ok(Settings { threads, seconds })
